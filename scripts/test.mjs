@@ -1,0 +1,41 @@
+// `npm test`: type-check, every test file (unit, conformance, integration) under node's test
+// runner, then the import-cycle check. Extra arguments narrow the run to matching test files.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function run(label, cmd, args) {
+  console.log(`\n▶ ${label}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (r.status !== 0) {
+    console.error(`✖ ${label} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status || 1);
+  }
+}
+
+function walk(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+
+const files = ['src', 'test']
+  .flatMap((d) => walk(join(root, d)))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+
+if (filters.length === 0) run('type-check (tsc --noEmit)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', '.']);
+run(`tests (${files.length} files)`, process.execPath, [
+  '--import', 'tsx',
+  '--test',
+  '--test-concurrency=2',
+  ...files,
+]);
+if (filters.length === 0) run('import-cycle check', process.execPath, [join(root, 'scripts/check-cycles.mjs')]);

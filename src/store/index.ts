@@ -1,0 +1,2 @@
+export { startStore } from './server.ts';
+export type { StoreOptions, StoreHandle } from './server.ts';
