@@ -1,3 +1,12 @@
+import * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
+import { etcdProto } from '../protocol/etcd-proto.ts';
+import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest, WatchRequest } from '../protocol/etcd-types.ts';
+import { Errors, isEtcdError } from './errors.ts';
+import { checkDelete, checkPut, checkRange } from './requests.ts';
+import { Durability } from './durability.ts';
+import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
+
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
   /** host:port to serve on. Default `127.0.0.1:2379`; port 0 picks a free port. */
@@ -6,20 +15,234 @@ export interface StoreOptions {
   dataDir?: string;
   /** TLS: PEM cert and key; with `ca`, clients must present a certificate signed by it. */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
-  /** Largest request accepted, in bytes. Default 1.5 MiB, as etcd. */
+  /** Largest write request accepted, in bytes. Default 1.5 MiB, as etcd. */
   maxRequestBytes?: number;
   /** Most operations in one Txn branch or compare list. Default 128, as etcd. */
   maxTxnOps?: number;
+  /** Interval of progress notifications to watchers that asked for them. Default 10 min, as etcd. */
+  progressNotifyIntervalMs?: number;
+  /** Write a snapshot and drop older log segments once this much log accumulated. Default 64 MiB. */
+  snapshotBytes?: number;
+  /** One-line operational messages (recovery, torn tail, snapshots). Default: none. */
+  log?: (line: string) => void;
 }
 
 export interface StoreHandle {
   /** `host:port` clients connect to. */
   readonly endpoint: string;
   readonly port: number;
+  /** Resolves when the store stops on its own after a fatal disk error (never on close()). */
+  readonly failed: Promise<Error>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startStore(_options: StoreOptions = {}): Promise<StoreHandle> {
-  throw new Error('coord store: not implemented yet');
+/** Version reported by Maintenance.Status: the etcd API level served, marked as coord store. */
+export const STORE_VERSION = '3.4.23-coord';
+/** etcd's allowance for gRPC framing above the largest request (grpcOverheadBytes). */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export class StoreStartError extends Error {
+  readonly brand = 'coord.StoreStartError' as const;
+}
+
+/** Starts coord store: the etcd v3 gRPC API over an in-memory MVCC store, durable when given a data dir. */
+export async function startStore(options: StoreOptions = {}): Promise<StoreHandle> {
+  const listen = options.listen ?? '127.0.0.1:2379';
+  const maxRequestBytes = options.maxRequestBytes ?? 1.5 * 1024 * 1024;
+  const log = options.log ?? (() => {});
+  const durability = await Durability.open({
+    dataDir: options.dataDir,
+    maxTxnOps: options.maxTxnOps ?? 128,
+    snapshotBytes: options.snapshotBytes ?? 64 * 1024 * 1024,
+    log,
+  });
+  const state = durability.state;
+  const hub = new WatchHub(state.mvcc, { progressIntervalMs: options.progressNotifyIntervalMs ?? 600_000, maxResponseBytes: maxRequestBytes });
+  durability.onPublish = (events, rev) => (events.length ? hub.publish(events) : hub.advance(rev));
+
+  const memberId = BigInt.asUintN(64, createHash('sha256').update(`coord:${listen}:${options.dataDir ?? 'memory'}`).digest().readBigUInt64BE());
+  const clusterId = BigInt.asUintN(64, memberId * 31n + 7n);
+  const header = (revision: number) => ({ cluster_id: clusterId.toString(), member_id: memberId.toString(), revision, raft_term: 2 });
+  // etcd leaves some headers out entirely (Alarm); those stay null.
+  const withHeader = <T extends { header: { revision: number } | null }>(res: T) => (res.header ? { ...res, header: header(res.header.revision) } : res);
+
+  /** Runs a request against the state, then answers once everything it may have seen is durable. */
+  function unary<Req>(fn: (req: Req, size: number) => { header: { revision: number } | null }) {
+    return (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      let res: { header: { revision: number } | null };
+      try {
+        if (durability.failure) throw Errors.stopped();
+        res = fn(call.request, (call.request as { [SIZE]?: number })[SIZE] ?? 0);
+      } catch (e) {
+        cb(toStatus(e));
+        return;
+      }
+      durability.barrier().then(
+        () => cb(null, withHeader(res)),
+        () => cb(toStatus(Errors.stopped())),
+      );
+    };
+  }
+  const checkSize = (size: number) => {
+    if (size > maxRequestBytes) throw Errors.requestTooLarge();
+  };
+
+  const proto = etcdProto();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(measured(proto.KV.service), {
+    Range: unary<RangeRequest>((r) => {
+      checkRange(r);
+      return state.range(r);
+    }),
+    Put: unary<PutRequest>((r, size) => {
+      checkPut(r);
+      checkSize(size);
+      return state.put(r);
+    }),
+    DeleteRange: unary<DeleteRangeRequest>((r, size) => {
+      checkDelete(r);
+      checkSize(size);
+      return state.deleteRange(r);
+    }),
+    Txn: unary<TxnRequest>((r, size) => {
+      checkSize(size);
+      return state.txn(r);
+    }),
+    Compact: unary<{ revision: string }>((r) => state.compact(Number(r.revision))),
+  });
+  server.addService(proto.Lease.service, {
+    LeaseGrant: unary<{ TTL: string; ID: string }>((r) => state.leaseGrant(Number(r.TTL), BigInt(r.ID))),
+    LeaseRevoke: unary<{ ID: string }>((r) => state.leaseRevoke(BigInt(r.ID))),
+    LeaseTimeToLive: unary<{ ID: string; keys: boolean }>((r) => {
+      const lease = state.lessor.get(BigInt(r.ID));
+      const revision = state.rev;
+      if (!lease) return { header: { revision }, ID: r.ID, TTL: -1, grantedTTL: 0, keys: [] };
+      const keys = r.keys ? [...lease.keys].map((k) => Buffer.from(k, 'latin1')) : [];
+      return { header: { revision }, ID: r.ID, TTL: state.lessor.remaining(lease), grantedTTL: lease.ttl, keys };
+    }),
+    LeaseLeases: unary(() => ({ header: { revision: state.rev }, leases: [...state.lessor.leases.keys()].map((id) => ({ ID: id.toString() })) })),
+    LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, unknown>) => {
+      call.on('data', (r: { ID: string }) => {
+        const ttl = state.lessor.renew(BigInt(r.ID)) ?? 0;
+        call.write({ header: header(state.rev), ID: r.ID, TTL: ttl });
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => {});
+    },
+  });
+  server.addService(proto.Watch.service, {
+    Watch: (call: grpc.ServerDuplexStream<WatchRequest, unknown>) => {
+      const stream = hub.openStream((r: WatchResponseMsg) => {
+        if (!call.cancelled && !call.destroyed) call.write({ ...r, header: header(r.header.revision) });
+      });
+      call.on('data', (r: WatchRequest) => {
+        if (r.request_union === 'create_request' && r.create_request) stream.create(r.create_request, state.rev);
+        else if (r.request_union === 'cancel_request' && r.cancel_request) stream.cancel(Number(r.cancel_request.watch_id), state.rev);
+        else if (r.request_union === 'progress_request') stream.progress(state.rev);
+      });
+      const done = () => stream.close();
+      call.on('end', () => {
+        done();
+        call.end();
+      });
+      call.on('error', done);
+      call.on('cancelled', done);
+      call.on('close', done);
+    },
+  });
+
+  let endpoint = listen;
+  const member = () => ({ ID: memberId.toString(), name: 'coord', peerURLs: [], clientURLs: [`${options.tls ? 'https' : 'http'}://${endpoint}`], isLearner: false });
+  server.addService(proto.Cluster.service, {
+    MemberList: unary(() => ({ header: { revision: 0 }, members: [member()] })),
+  });
+  server.addService(proto.Maintenance.service, {
+    Alarm: unary(() => ({ header: null, alarms: [] })),
+    Status: unary(() => ({
+      header: { revision: state.rev },
+      version: STORE_VERSION,
+      dbSize: durability.sizeOnDisk(),
+      leader: memberId.toString(),
+      raftIndex: durability.appliedIndex,
+      raftTerm: 2,
+      raftAppliedIndex: durability.appliedIndex,
+      errors: [],
+      dbSizeInUse: durability.sizeOnDisk(),
+      isLearner: false,
+    })),
+    Defragment: unary(() => ({ header: { revision: state.rev } })),
+    Snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      const blob = durability.snapshotBlob();
+      const chunk = 64 * 1024;
+      for (let off = 0; off < blob.length; off += chunk) {
+        const part = blob.subarray(off, off + chunk);
+        call.write({ header: header(state.rev), remaining_bytes: blob.length - off - part.length, blob: part });
+      }
+      call.end();
+    },
+  });
+
+  const creds = options.tls
+    ? grpc.ServerCredentials.createSsl(options.tls.ca ?? null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], !!options.tls.ca)
+    : grpc.ServerCredentials.createInsecure();
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, creds, (err, p) => (err ? reject(err) : resolve(p))));
+  } catch (e) {
+    hub.close();
+    await durability.close();
+    const msg = String((e as Error).message);
+    const why = /EADDRINUSE/.test(msg) ? 'address already in use' : /EACCES/.test(msg) ? 'permission denied' : msg;
+    throw new StoreStartError(`coord store: cannot listen on ${listen}: ${why}`);
+  }
+  endpoint = listen.replace(/:\d+$/, `:${port}`);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      hub.close();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => server.forceShutdown(), 2000);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      await durability.close();
+    })());
+  const failed = durability.failed.then(async (err) => {
+    log(`coord store: stopping after a disk error: ${err.message}`);
+    server.forceShutdown();
+    hub.close();
+    return err;
+  });
+  return { endpoint, port, failed, close, [Symbol.asyncDispose]: close };
+}
+
+const SIZE = Symbol('requestSize');
+
+/** Wraps each method's deserializer to remember the encoded size, for etcd's request size limit. */
+function measured(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(def)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (buf: Buffer) => {
+        const obj = m.requestDeserialize(buf) as Record<symbol, number>;
+        obj[SIZE] = buf.length;
+        return obj;
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
+function toStatus(e: unknown): Partial<grpc.StatusObject> {
+  if (isEtcdError(e)) return { code: e.code, details: e.message };
+  return { code: grpc.status.UNKNOWN, details: String((e as Error)?.message ?? e) };
 }

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { startStore, type StoreOptions } from '../store/index.ts';
+
+interface StoreFlags {
+  listen: string;
+  dataDir?: string;
+  memory?: boolean;
+  cert?: string;
+  key?: string;
+  ca?: string;
+  maxRequestBytes?: string;
+  maxTxnOps?: string;
+}
+
+/** `coord store` (the etcd-compatible store alone) and `coord dev` (the local development setup). */
+export function registerStoreCommands(program: Command): void {
+  const withStoreFlags = (cmd: Command) =>
+    cmd
+      .option('--listen <host:port>', 'address to serve the etcd v3 API on', '127.0.0.1:2379')
+      .option('--data-dir <dir>', 'directory for the write-ahead log and snapshots')
+      .option('--memory', 'keep everything in memory (nothing survives a restart)')
+      .option('--cert <file>', 'TLS certificate (PEM)')
+      .option('--key <file>', 'TLS private key (PEM)')
+      .option('--ca <file>', 'CA bundle (PEM): require client certificates signed by it')
+      .option('--max-request-bytes <n>', 'largest write request accepted', String(1.5 * 1024 * 1024))
+      .option('--max-txn-ops <n>', 'most operations in one txn branch', '128');
+
+  withStoreFlags(program.command('store'))
+    .description('run coord store, an embedded etcd-compatible server')
+    .action(async (flags: StoreFlags) => {
+      await runStore(flags, flags.memory ? undefined : (flags.dataDir ?? 'default.coord'));
+    });
+
+  withStoreFlags(program.command('dev'))
+    .description('local development: coord store with data under ./.coord/')
+    .action(async (flags: StoreFlags) => {
+      await runStore(flags, flags.memory ? undefined : (flags.dataDir ?? '.coord/data'));
+    });
+}
+
+async function runStore(flags: StoreFlags, dataDir: string | undefined): Promise<void> {
+  if (!!flags.cert !== !!flags.key) fail('--cert and --key go together');
+  const options: StoreOptions = {
+    listen: flags.listen,
+    dataDir: dataDir && resolve(dataDir),
+    maxRequestBytes: positiveInt('--max-request-bytes', flags.maxRequestBytes),
+    maxTxnOps: positiveInt('--max-txn-ops', flags.maxTxnOps),
+    log: (line) => console.error(line),
+  };
+  if (flags.cert && flags.key) {
+    options.tls = { cert: readPem(flags.cert), key: readPem(flags.key), ca: flags.ca ? readPem(flags.ca) : undefined };
+  }
+  let store;
+  try {
+    store = await startStore(options);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const scheme = options.tls ? 'https' : 'http';
+  console.log(`coord store serving the etcd v3 API on ${scheme}://${store.endpoint} (${dataDir ? `data in ${options.dataDir}` : 'in memory'})`);
+  console.log(`try: ETCDCTL_API=3 etcdctl --endpoints=${store.endpoint} put hello world && ETCDCTL_API=3 etcdctl --endpoints=${store.endpoint} get hello`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`coord store: ${signal}, shutting down`);
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const err = await store.failed;
+  console.error(`coord store: fatal: ${err.message}`);
+  process.exit(1);
+}
+
+function positiveInt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) fail(`${flag} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function readPem(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    fail(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function fail(message: string): never {
+  console.error(message.startsWith('coord') ? message : `coord: ${message}`);
+  process.exit(1);
+}

@@ -1,0 +1,250 @@
+import { EMPTY, inRange, keyRange, type KeyRange, type Mvcc, type MvccEvent } from './mvcc.ts';
+import { kvMsg } from './store.ts';
+import type { WatchCreateRequest } from '../protocol/etcd-types.ts';
+
+/** A WatchResponse as handed to the stream (header filled in by the sender). */
+export interface WatchResponseMsg {
+  header: { revision: number };
+  watch_id: number;
+  created?: boolean;
+  canceled?: boolean;
+  compact_revision?: number;
+  cancel_reason?: string;
+  fragment?: boolean;
+  events?: unknown[];
+}
+
+interface Watcher {
+  readonly id: number;
+  readonly stream: WatchStream;
+  readonly range: KeyRange;
+  readonly prevKv: boolean;
+  readonly noPut: boolean;
+  readonly noDelete: boolean;
+  readonly progressNotify: boolean;
+  readonly fragment: boolean;
+  /** Events below this revision are not for this watcher (a future start revision). */
+  minRev: number;
+  /** Set once the watcher has caught up with the committed history. */
+  synced: boolean;
+  /** Events were sent since the last progress tick. */
+  active: boolean;
+}
+
+const REPLAY_BATCH = 1000;
+
+/**
+ * Fans committed events out to watchers. Events reach the hub only once durable, in revision
+ * order; a new watcher first replays history from its start revision up to the committed
+ * revision in the same tick, so it sees every event exactly once. Single-key watchers are
+ * indexed by key; range watchers are checked per event.
+ */
+export class WatchHub {
+  private readonly byKey = new Map<string, Set<Watcher>>();
+  private readonly ranged = new Set<Watcher>();
+  private readonly progressTimer: NodeJS.Timeout;
+  /** Highest revision whose events have been published. */
+  committedRev: number;
+
+  constructor(
+    private readonly mvcc: Mvcc,
+    options: { progressIntervalMs: number; maxResponseBytes: number },
+  ) {
+    this.committedRev = mvcc.rev;
+    this.maxResponseBytes = options.maxResponseBytes;
+    this.progressTimer = setInterval(() => this.progressTick(), options.progressIntervalMs);
+    this.progressTimer.unref();
+  }
+
+  private readonly maxResponseBytes: number;
+
+  get watcherCount(): number {
+    let n = this.ranged.size;
+    for (const s of this.byKey.values()) n += s.size;
+    return n;
+  }
+
+  openStream(send: (r: WatchResponseMsg) => void): WatchStream {
+    return new WatchStream(this, send);
+  }
+
+  /** Publishes the events of one committed revision. */
+  publish(events: readonly MvccEvent[]): void {
+    if (events.length === 0) return;
+    const rev = events[0].kv.mod;
+    this.committedRev = rev;
+    const out = new Map<Watcher, MvccEvent[]>();
+    const add = (w: Watcher, e: MvccEvent) => {
+      if (!w.synced || e.kv.mod < w.minRev || (e.type === 0 ? w.noPut : w.noDelete)) return;
+      let list = out.get(w);
+      if (!list) out.set(w, (list = []));
+      list.push(e);
+    };
+    for (const e of events) {
+      const exact = this.byKey.get(e.kv.key);
+      if (exact) for (const w of exact) add(w, e);
+      for (const w of this.ranged) if (inRange(w.range, e.kv.key)) add(w, e);
+    }
+    for (const [w, evs] of out) this.sendEvents(w, evs, rev);
+  }
+
+  /** Marks the hub caught up to `rev` when a durable change carried no events (lease grants…). */
+  advance(rev: number): void {
+    this.committedRev = Math.max(this.committedRev, rev);
+  }
+
+  close(): void {
+    clearInterval(this.progressTimer);
+  }
+
+  add(stream: WatchStream, id: number, req: WatchCreateRequest): Watcher {
+    const key = req.key.length === 0 ? '\0' : req.key.toString('latin1');
+    const w: Watcher = {
+      id,
+      stream,
+      range: keyRange(key, req.range_end.toString('latin1')),
+      prevKv: req.prev_kv,
+      noPut: req.filters.includes(0),
+      noDelete: req.filters.includes(1),
+      progressNotify: req.progress_notify,
+      fragment: req.fragment,
+      minRev: Number(req.start_revision) || this.mvcc.rev + 1,
+      synced: false,
+      active: false,
+    };
+    if (w.range.end === null) {
+      let set = this.byKey.get(key);
+      if (!set) this.byKey.set(key, (set = new Set()));
+      set.add(w);
+    } else {
+      this.ranged.add(w);
+    }
+    return w;
+  }
+
+  remove(w: Watcher): void {
+    if (w.range.end === null) {
+      const set = this.byKey.get(w.range.key);
+      set?.delete(w);
+      if (set?.size === 0) this.byKey.delete(w.range.key);
+    } else {
+      this.ranged.delete(w);
+    }
+  }
+
+  /** Brings a new watcher up to the committed revision, then lets live events through. */
+  sync(w: Watcher, startRev: number): void {
+    const mvcc = this.mvcc;
+    if (startRev !== 0 && startRev < mvcc.compactRev) {
+      w.stream.send({ header: { revision: 0 }, watch_id: w.id, canceled: true, compact_revision: mvcc.compactRev });
+      w.stream.drop(w.id);
+      return;
+    }
+    if (startRev !== 0 && startRev <= this.committedRev) {
+      let batch: MvccEvent[] = [];
+      let lastRev = 0;
+      for (const e of mvcc.eventsSince(startRev, this.committedRev)) {
+        if (!inRange(w.range, e.kv.key) || (e.type === 0 ? w.noPut : w.noDelete)) continue;
+        if (batch.length >= REPLAY_BATCH && e.kv.mod !== lastRev) {
+          this.sendEvents(w, batch, lastRev);
+          batch = [];
+        }
+        batch.push(e);
+        lastRev = e.kv.mod;
+      }
+      if (batch.length > 0) this.sendEvents(w, batch, lastRev);
+    }
+    w.synced = true;
+  }
+
+  private sendEvents(w: Watcher, events: MvccEvent[], rev: number): void {
+    w.active = true;
+    const msgs = events.map((e) => ({
+      type: e.type,
+      kv: e.type === 0 ? kvMsg(e.kv) : { key: e.kv.keyBuf, mod_revision: e.kv.mod, create_revision: 0, version: 0, value: EMPTY, lease: 0 },
+      prev_kv: w.prevKv && e.prev ? kvMsg(e.prev) : null,
+    }));
+    if (w.fragment) {
+      const parts = fragment(msgs, this.maxResponseBytes);
+      parts.forEach((p, i) => w.stream.send({ header: { revision: rev }, watch_id: w.id, events: p, fragment: i < parts.length - 1 }));
+      return;
+    }
+    w.stream.send({ header: { revision: rev }, watch_id: w.id, events: msgs });
+  }
+
+  private progressTick(): void {
+    const tick = (w: Watcher) => {
+      if (w.progressNotify && w.synced && !w.active) w.stream.send({ header: { revision: this.mvcc.rev }, watch_id: w.id });
+      w.active = false;
+    };
+    for (const set of this.byKey.values()) set.forEach(tick);
+    this.ranged.forEach(tick);
+  }
+}
+
+function fragment<T extends { kv: { key: Buffer; value: Buffer } }>(events: T[], max: number): T[][] {
+  const parts: T[][] = [[]];
+  let size = 0;
+  for (const e of events) {
+    const n = e.kv.key.length + e.kv.value.length + 64;
+    if (size + n > max && parts[parts.length - 1].length > 0) {
+      parts.push([]);
+      size = 0;
+    }
+    parts[parts.length - 1].push(e);
+    size += n;
+  }
+  return parts;
+}
+
+/** The watchers of one gRPC Watch stream, with etcd's per-stream watch ids. */
+export class WatchStream {
+  private readonly watchers = new Map<number, Watcher>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    private readonly hub: WatchHub,
+    readonly send: (r: WatchResponseMsg) => void,
+  ) {}
+
+  create(req: WatchCreateRequest, currentRev: number): void {
+    let id = Number(req.watch_id);
+    if (id === 0) {
+      while (this.watchers.has(this.nextId)) this.nextId++;
+      id = this.nextId++;
+    } else if (this.watchers.has(id)) {
+      this.send({ header: { revision: currentRev }, watch_id: -1, created: true, canceled: true, cancel_reason: 'mvcc: duplicate watch ID provided on the WatchStream' });
+      return;
+    }
+    const w = this.hub.add(this, id, req);
+    this.watchers.set(id, w);
+    this.send({ header: { revision: currentRev }, watch_id: id, created: true });
+    this.hub.sync(w, Number(req.start_revision));
+  }
+
+  cancel(id: number, currentRev: number): void {
+    const w = this.watchers.get(id);
+    if (!w) return;
+    this.drop(id);
+    this.send({ header: { revision: currentRev }, watch_id: id, canceled: true });
+  }
+
+  /** Removes a watcher without a reply (the caller has sent its own). */
+  drop(id: number): void {
+    const w = this.watchers.get(id);
+    if (!w) return;
+    this.watchers.delete(id);
+    this.hub.remove(w);
+  }
+
+  progress(currentRev: number): void {
+    this.send({ header: { revision: currentRev }, watch_id: -1 });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.watchers.keys()]) this.drop(id);
+  }
+}
