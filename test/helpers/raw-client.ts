@@ -216,15 +216,15 @@ export class RawClient {
   readonly #maintenance: grpc.Client;
   readonly #streams = new Set<{ close(): void }>();
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
     const proto = etcdProto();
-    this.#kv = new proto.KV(endpoint, grpc.credentials.createInsecure());
+    this.#kv = new proto.KV(endpoint, creds);
     // All services share the KV client's channel: one HTTP/2 connection per RawClient.
     const shared = { channelOverride: this.#kv.getChannel() as grpc.Channel };
-    this.#watch = new proto.Watch(endpoint, grpc.credentials.createInsecure(), shared);
-    this.#lease = new proto.Lease(endpoint, grpc.credentials.createInsecure(), shared);
-    this.#cluster = new proto.Cluster(endpoint, grpc.credentials.createInsecure(), shared);
-    this.#maintenance = new proto.Maintenance(endpoint, grpc.credentials.createInsecure(), shared);
+    this.#watch = new proto.Watch(endpoint, creds, shared);
+    this.#lease = new proto.Lease(endpoint, creds, shared);
+    this.#cluster = new proto.Cluster(endpoint, creds, shared);
+    this.#maintenance = new proto.Maintenance(endpoint, creds, shared);
   }
 
   #unary<Res>(client: grpc.Client, method: string, request: unknown, timeoutMs = 10_000): Promise<Res> {
