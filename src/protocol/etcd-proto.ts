@@ -33,4 +33,5 @@ export interface EtcdPackage {
   Lease: grpc.ServiceClientConstructor;
   Cluster: grpc.ServiceClientConstructor;
   Maintenance: grpc.ServiceClientConstructor;
+  Auth: grpc.ServiceClientConstructor;
 }

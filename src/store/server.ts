@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
+import { createServer, isIP } from 'node:net';
 import { etcdProto } from '../protocol/etcd-proto.ts';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest, WatchRequest } from '../protocol/etcd-types.ts';
 import { Errors, isEtcdError } from './errors.ts';
@@ -51,6 +52,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   const listen = options.listen ?? '127.0.0.1:2379';
   const maxRequestBytes = options.maxRequestBytes ?? 1.5 * 1024 * 1024;
   const log = options.log ?? (() => {});
+  await probeListen(listen);
   const durability = await Durability.open({
     dataDir: options.dataDir,
     maxTxnOps: options.maxTxnOps ?? 128,
@@ -196,9 +198,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   } catch (e) {
     hub.close();
     await durability.close();
-    const msg = String((e as Error).message);
-    const why = /EADDRINUSE/.test(msg) ? 'address already in use' : /EACCES/.test(msg) ? 'permission denied' : msg;
-    throw new StoreStartError(`coord store: cannot listen on ${listen}: ${why}`);
+    throw listenError(listen, e);
   }
   endpoint = listen.replace(/:\d+$/, `:${port}`);
 
@@ -222,6 +222,26 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     return err;
   });
   return { endpoint, port, failed, close, [Symbol.asyncDispose]: close };
+}
+
+function listenError(listen: string, e: unknown): StoreStartError {
+  const msg = String((e as Error).message);
+  const why = /EADDRINUSE/.test(msg) ? 'address already in use' : /EACCES/.test(msg) ? 'permission denied' : msg;
+  return new StoreStartError(`coord store: cannot listen on ${listen}: ${why}`);
+}
+
+/**
+ * Fails fast when an IP:port to listen on is taken, before the data dir is touched (etcd, too,
+ * opens its listeners first) and before grpc-js logs a line of its own beside our error.
+ */
+async function probeListen(listen: string): Promise<void> {
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(listen);
+  if (!m || !isIP(m[1]) || Number(m[2]) === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e) => reject(listenError(listen, e)));
+    probe.listen({ host: m[1], port: Number(m[2]), exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 const SIZE = Symbol('requestSize');

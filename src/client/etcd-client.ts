@@ -1,0 +1,324 @@
+import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { Backoff, sleep } from '../core/backoff.ts';
+import { CoordError, abortError } from '../core/errors.ts';
+import { etcdProto } from '../protocol/etcd-proto.ts';
+import type { KeyValueMsg, RequestOp, Compare as CompareMsg } from '../protocol/etcd-types.ts';
+import { fromGrpcError } from './errors-grpc.ts';
+import { WatchManager } from './watch-manager.ts';
+import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
+
+export { prefixEnd, toKeyValue, type KeyValue };
+
+/** Options for {@link EtcdClient}; defaults in each field's doc. */
+export interface ClientOptions {
+  /** etcd endpoints as `host:port` (an `http://` or `https://` prefix is accepted). Default `127.0.0.1:2379`. */
+  endpoints?: string | string[];
+  /** TLS: trust `ca` (system roots when omitted); `cert` + `key` for client-certificate auth. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** etcd user credentials (etcd's auth): a token is fetched and renewed as needed. */
+  auth?: { username: string; password: string };
+  /** Deadline for one request, including retries of reads while etcd is unreachable. Default 5000 ms. */
+  requestTimeoutMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Overrides the client's request timeout for this call. */
+  timeoutMs?: number;
+}
+
+export interface RangeOptions extends CallOptions {
+  /** Exclusive end of the range; `prefix: true` derives it from the key. */
+  end?: string;
+  prefix?: boolean;
+  revision?: number;
+  limit?: number;
+  keysOnly?: boolean;
+  countOnly?: boolean;
+  sort?: { target: 'key' | 'version' | 'create' | 'mod' | 'value'; order: 'ascend' | 'descend' };
+  maxCreateRevision?: number;
+  minCreateRevision?: number;
+}
+
+export interface RangeResult {
+  kvs: KeyValue[];
+  count: number;
+  more: boolean;
+  revision: number;
+}
+
+type Cmp = '=' | '>' | '<' | '!=';
+const CMP: Record<Cmp, number> = { '=': 0, '>': 1, '<': 2, '!=': 3 };
+const SORT_TARGET = { key: 0, version: 1, create: 2, mod: 3, value: 4 };
+
+/** Builders for Txn compares and operations, in etcd's terms. */
+export const compare = {
+  version: (key: string, op: Cmp, v: number): CompareMsg => raw({ key: b(key), target: 0, result: CMP[op], version: v }),
+  createRevision: (key: string, op: Cmp, v: number): CompareMsg => raw({ key: b(key), target: 1, result: CMP[op], create_revision: v }),
+  modRevision: (key: string, op: Cmp, v: number): CompareMsg => raw({ key: b(key), target: 2, result: CMP[op], mod_revision: v }),
+  value: (key: string, op: Cmp, v: string | Buffer): CompareMsg => raw({ key: b(key), target: 3, result: CMP[op], value: b(v) }),
+  lease: (key: string, op: Cmp, v: string): CompareMsg => raw({ key: b(key), target: 4, result: CMP[op], lease: v }),
+};
+
+export const op = {
+  get: (key: string, o: Omit<RangeOptions, keyof CallOptions> = {}): RequestOp => ({ request_range: rangeRequest(key, o) }) as RequestOp,
+  put: (key: string, value: string | Buffer, o: { lease?: string; prevKv?: boolean } = {}): RequestOp =>
+    ({ request_put: { key: b(key), value: b(value), lease: o.lease ?? '0', prev_kv: !!o.prevKv } }) as unknown as RequestOp,
+  delete: (key: string, o: { end?: string; prefix?: boolean; prevKv?: boolean } = {}): RequestOp =>
+    ({ request_delete_range: { key: b(key), range_end: rangeEnd(key, o), prev_kv: !!o.prevKv } }) as RequestOp,
+};
+
+export interface TxnResult {
+  succeeded: boolean;
+  revision: number;
+  /** Per operation: a range's kvs, a put's prev kv, a delete's deleted count. */
+  responses: Array<{ kvs?: KeyValue[]; prevKv?: KeyValue; deleted?: number; prevKvs?: KeyValue[] }>;
+}
+
+const b = (v: string | Buffer): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
+const raw = <T>(v: object) => v as T;
+
+function rangeEnd(key: string, o: { end?: string; prefix?: boolean }): Buffer {
+  if (o.prefix) return prefixEnd(key);
+  return o.end === undefined ? Buffer.alloc(0) : b(o.end);
+}
+
+function rangeRequest(key: string, o: Omit<RangeOptions, keyof CallOptions>) {
+  return {
+    key: b(key),
+    range_end: rangeEnd(key, o),
+    limit: o.limit ?? 0,
+    revision: o.revision ?? 0,
+    sort_order: o.sort ? (o.sort.order === 'ascend' ? 1 : 2) : 0,
+    sort_target: o.sort ? SORT_TARGET[o.sort.target] : 0,
+    keys_only: !!o.keysOnly,
+    count_only: !!o.countOnly,
+    min_create_revision: o.minCreateRevision ?? 0,
+    max_create_revision: o.maxCreateRevision ?? 0,
+  };
+}
+
+/** Turns a list of `host:port` endpoints into one grpc-js target (several only as IP literals). */
+function target(endpoints: string[]): string {
+  const hosts = endpoints.map((e) => e.replace(/^[a-z]+:\/\//, '').replace(/\/$/, ''));
+  if (hosts.length === 1) return hosts[0];
+  const ips = hosts.map((h) => {
+    const host = h.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    if (host === 'localhost') return h.replace(/^localhost/, '127.0.0.1');
+    if (!isIP(host)) throw new CoordError('invalid-argument', `several endpoints must be IP addresses (got ${h}); give one DNS name or a list of IPs`);
+    return h;
+  });
+  return `ipv4:${ips.join(',')}`;
+}
+
+/**
+ * A thin etcd v3 client over @grpc/grpc-js: one channel (round robin over the endpoints, HTTP/2
+ * keepalive to notice dead connections), deadlines on every call, reads retried with backoff while
+ * etcd is unreachable (writes are not: a write whose reply was lost may have been applied), and
+ * every failure mapped to a CoordError in one place.
+ */
+export class EtcdClient {
+  readonly endpoints: string[];
+  readonly watches: WatchManager;
+  private readonly kv: grpc.Client;
+  private readonly lease: grpc.Client;
+  private readonly watchClient: grpc.Client;
+  private readonly maintenance: grpc.Client;
+  private readonly auth: grpc.Client;
+  private readonly timeoutMs: number;
+  private token: Promise<string> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ClientOptions = {}) {
+    const list = options.endpoints ?? '127.0.0.1:2379';
+    this.endpoints = (Array.isArray(list) ? list : list.split(',')).map((s) => s.trim()).filter(Boolean);
+    if (this.endpoints.length === 0) throw new CoordError('invalid-argument', 'no etcd endpoints given');
+    this.timeoutMs = options.requestTimeoutMs ?? 5000;
+    const secure = options.tls || this.endpoints.some((e) => e.startsWith('https://'));
+    const creds = secure ? grpc.credentials.createSsl(options.tls?.ca ?? null, options.tls?.key ?? null, options.tls?.cert ?? null) : grpc.credentials.createInsecure();
+    const proto = etcdProto();
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2000,
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    };
+    const t = target(this.endpoints);
+    this.kv = new proto.KV(t, creds, channelOptions);
+    const shared = { ...channelOptions, channelOverride: this.kv.getChannel() as grpc.Channel };
+    this.lease = new proto.Lease(t, creds, shared);
+    this.watchClient = new proto.Watch(t, creds, shared);
+    this.maintenance = new proto.Maintenance(t, creds, shared);
+    this.auth = new proto.Auth(t, creds, shared);
+    this.watches = new WatchManager(() => this.stream('Watch'));
+  }
+
+  // --- plumbing ---
+
+  /** Metadata for a call (etcd's auth token when credentials are configured). */
+  async metadata(): Promise<grpc.Metadata> {
+    const md = new grpc.Metadata();
+    if (this.options.auth) md.set('token', await this.authToken());
+    return md;
+  }
+
+  private authToken(): Promise<string> {
+    this.token ??= this.unaryOnce<{ token: string }>(this.auth, 'Authenticate', { name: this.options.auth!.username, password: this.options.auth!.password }, {}, false).then(
+      (r) => r.token,
+      (e) => {
+        this.token = undefined;
+        throw e;
+      },
+    );
+    return this.token;
+  }
+
+  /** Opens a bidi stream (watch or keepalive) on the shared channel. */
+  async stream(kind: 'Watch' | 'LeaseKeepAlive', signal?: AbortSignal): Promise<grpc.ClientDuplexStream<unknown, unknown>> {
+    this.assertOpen();
+    const md = await this.metadata();
+    const client = kind === 'Watch' ? this.watchClient : this.lease;
+    const fn = (client as unknown as Record<string, (md: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>>)[kind];
+    const call = fn.call(client, md, {});
+    signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    return call;
+  }
+
+  private unaryOnce<Res>(client: grpc.Client, method: string, req: unknown, o: CallOptions, withAuth = true): Promise<Res> {
+    this.assertOpen();
+    const { signal } = o;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const deadline = Date.now() + (o.timeoutMs ?? this.timeoutMs);
+    return (withAuth ? this.metadata() : Promise.resolve(new grpc.Metadata())).then(
+      (md) =>
+        new Promise<Res>((resolve, reject) => {
+          const fn = (client as unknown as Record<string, Function>)[method];
+          const call = fn.call(client, req, md, { deadline, waitForReady: true }, (err: grpc.ServiceError | null, res: Res) => {
+            signal?.removeEventListener('abort', onAbort);
+            if (err) reject(signal?.aborted ? abortError(signal) : fromGrpcError(err, `etcd ${method}`));
+            else resolve(res);
+          }) as grpc.ClientUnaryCall;
+          const onAbort = () => call.cancel();
+          signal?.addEventListener('abort', onAbort, { once: true });
+        }),
+    );
+  }
+
+  /** A unary call; `retry` repeats it on transient failures until the deadline (reads only). */
+  private async unary<Res>(client: grpc.Client, method: string, req: unknown, o: CallOptions, retry: boolean): Promise<Res> {
+    const deadline = Date.now() + (o.timeoutMs ?? this.timeoutMs);
+    const backoff = new Backoff({ initialMs: 50, maxMs: 1000 });
+    for (;;) {
+      try {
+        return await this.unaryOnce<Res>(client, method, req, { ...o, timeoutMs: Math.max(1, deadline - Date.now()) });
+      } catch (e) {
+        const err = e as CoordError;
+        if (err.code === 'permission-denied' && this.options.auth) this.token = undefined;
+        if (!retry || !err.recoverable || Date.now() + 50 >= deadline) throw err;
+        await sleep(Math.min(backoff.next(), deadline - Date.now()), o.signal);
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CoordError('closed', 'etcd client is closed');
+  }
+
+  // --- KV ---
+
+  async range(key: string, o: RangeOptions = {}): Promise<RangeResult> {
+    const r = await this.unary<{ kvs: KeyValueMsg[]; count: string; more: boolean; header: { revision: string } }>(this.kv, 'Range', rangeRequest(key, o), o, true);
+    return { kvs: r.kvs.map(toKeyValue), count: Number(r.count), more: r.more, revision: Number(r.header.revision) };
+  }
+
+  async get(key: string, o: CallOptions & { revision?: number } = {}): Promise<KeyValue | undefined> {
+    return (await this.range(key, o)).kvs[0];
+  }
+
+  async put(key: string, value: string | Buffer, o: CallOptions & { lease?: string; prevKv?: boolean } = {}): Promise<{ revision: number; prevKv?: KeyValue }> {
+    const r = await this.unary<{ header: { revision: string }; prev_kv: KeyValueMsg | null }>(
+      this.kv,
+      'Put',
+      { key: b(key), value: b(value), lease: o.lease ?? '0', prev_kv: !!o.prevKv },
+      o,
+      false,
+    );
+    return { revision: Number(r.header.revision), prevKv: r.prev_kv ? toKeyValue(r.prev_kv) : undefined };
+  }
+
+  async delete(key: string, o: CallOptions & { end?: string; prefix?: boolean; prevKv?: boolean } = {}): Promise<{ revision: number; deleted: number; prevKvs: KeyValue[] }> {
+    const r = await this.unary<{ header: { revision: string }; deleted: string; prev_kvs: KeyValueMsg[] }>(
+      this.kv,
+      'DeleteRange',
+      { key: b(key), range_end: rangeEnd(key, o), prev_kv: !!o.prevKv },
+      o,
+      false,
+    );
+    return { revision: Number(r.header.revision), deleted: Number(r.deleted), prevKvs: r.prev_kvs.map(toKeyValue) };
+  }
+
+  async txn(t: { compare?: CompareMsg[]; success?: RequestOp[]; failure?: RequestOp[] }, o: CallOptions = {}): Promise<TxnResult> {
+    type ResOp = { response_range?: { kvs: KeyValueMsg[] }; response_put?: { prev_kv: KeyValueMsg | null }; response_delete_range?: { deleted: string; prev_kvs: KeyValueMsg[] } };
+    const r = await this.unary<{ header: { revision: string }; succeeded: boolean; responses: ResOp[] }>(
+      this.kv,
+      'Txn',
+      { compare: t.compare ?? [], success: t.success ?? [], failure: t.failure ?? [] },
+      o,
+      false,
+    );
+    return {
+      succeeded: r.succeeded,
+      revision: Number(r.header.revision),
+      responses: r.responses.map((x) => {
+        if (x.response_range) return { kvs: x.response_range.kvs.map(toKeyValue) };
+        if (x.response_put) return { prevKv: x.response_put.prev_kv ? toKeyValue(x.response_put.prev_kv) : undefined };
+        if (x.response_delete_range) return { deleted: Number(x.response_delete_range.deleted), prevKvs: x.response_delete_range.prev_kvs.map(toKeyValue) };
+        return {};
+      }),
+    };
+  }
+
+  async compact(revision: number, o: CallOptions = {}): Promise<void> {
+    await this.unary(this.kv, 'Compact', { revision, physical: false }, o, false);
+  }
+
+  // --- leases ---
+
+  async leaseGrant(ttlSeconds: number, o: CallOptions & { id?: string } = {}): Promise<{ id: string; ttl: number }> {
+    const r = await this.unary<{ ID: string; TTL: string }>(this.lease, 'LeaseGrant', { TTL: ttlSeconds, ID: o.id ?? '0' }, o, false);
+    return { id: r.ID, ttl: Number(r.TTL) };
+  }
+
+  async leaseRevoke(id: string, o: CallOptions = {}): Promise<void> {
+    await this.unary(this.lease, 'LeaseRevoke', { ID: id }, o, false);
+  }
+
+  async leaseTimeToLive(id: string, o: CallOptions & { keys?: boolean } = {}): Promise<{ ttl: number; grantedTtl: number; keys: string[] }> {
+    const r = await this.unary<{ TTL: string; grantedTTL: string; keys: Buffer[] }>(this.lease, 'LeaseTimeToLive', { ID: id, keys: !!o.keys }, o, true);
+    return { ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys.map((k) => k.toString()) };
+  }
+
+  // --- maintenance ---
+
+  async status(o: CallOptions = {}): Promise<{ version: string; dbSize: number; leader: string; raftTerm: number; revision: number; memberId: string }> {
+    const r = await this.unary<{ version: string; dbSize: string; leader: string; raftTerm: string; header: { revision: string; member_id: string } }>(
+      this.maintenance,
+      'Status',
+      {},
+      o,
+      true,
+    );
+    return { version: r.version, dbSize: Number(r.dbSize), leader: r.leader, raftTerm: Number(r.raftTerm), revision: Number(r.header.revision), memberId: r.header.member_id };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.watches.close();
+    this.closed = true;
+    this.kv.close();
+  }
+}

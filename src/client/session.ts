@@ -1,0 +1,219 @@
+import type * as grpc from '@grpc/grpc-js';
+import { Backoff, sleep } from '../core/backoff.ts';
+import { CoordError, abortError } from '../core/errors.ts';
+import { Emitter } from '../core/events.ts';
+import type { EtcdClient } from './etcd-client.ts';
+
+export interface SessionOptions {
+  /** Lease TTL in seconds. Default 10. */
+  ttl?: number;
+  /** Aborting it before the lease is granted rejects create(); afterwards it closes the session. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A lease kept alive for as long as the session lives, with its own deadline check: the lease is
+ * declared lost when no keepalive answer arrives before the TTL that the last answer granted runs
+ * out, counted from when that keepalive was SENT — even if the stream stays open but silent. Loss
+ * aborts `signal`, fires `onLost`, and is final: holders (locks, leadership) must not assume they
+ * still hold anything. Use {@link SessionSupervisor} for "keep one session alive, forever".
+ */
+export class Session {
+  private readonly controller = new AbortController();
+  private readonly lostEmitter = new Emitter<CoordError>();
+  /** Fires once if the lease is lost (expired, revoked, or unconfirmed past its deadline). */
+  readonly onLost = this.lostEmitter.on;
+  readonly signal: AbortSignal = this.controller.signal;
+  private deadline: number;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private keepTimer: NodeJS.Timeout | undefined;
+  private stream: grpc.ClientDuplexStream<unknown, unknown> | undefined;
+  private readonly sent: number[] = [];
+  private readonly backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
+  private closed = false;
+
+  private constructor(
+    private readonly client: EtcdClient,
+    readonly lease: string,
+    readonly ttl: number,
+    grantSentAt: number,
+  ) {
+    this.deadline = grantSentAt + ttl * 1000;
+    this.armDeadline();
+    this.openStream();
+    this.keepTimer = setInterval(() => this.keepAlive(), Math.max(500, (ttl * 1000) / 3));
+    this.keepTimer.unref();
+  }
+
+  static async create(client: EtcdClient, options: SessionOptions = {}): Promise<Session> {
+    const sentAt = performance.now();
+    const { id, ttl } = await client.leaseGrant(options.ttl ?? 10, { signal: options.signal });
+    const s = new Session(client, id, ttl, sentAt);
+    if (options.signal) {
+      if (options.signal.aborted) await s.close();
+      else options.signal.addEventListener('abort', () => void s.close(), { once: true });
+    }
+    return s;
+  }
+
+  /** The lease ID in hex, as etcd's concurrency package names keys (`<prefix>/<hex>`). */
+  get leaseHex(): string {
+    return BigInt(this.lease).toString(16);
+  }
+
+  get lost(): boolean {
+    return this.signal.aborted;
+  }
+
+  /** Throws the loss reason if the lease was lost. */
+  assertAlive(): void {
+    if (this.signal.aborted) throw abortError(this.signal, 'session');
+  }
+
+  private openStream(): void {
+    if (this.closed || this.lost) return;
+    this.client.stream('LeaseKeepAlive').then(
+      (s) => {
+        if (this.closed || this.lost) return s.cancel();
+        this.stream = s;
+        this.sent.length = 0;
+        s.on('data', (r: { TTL: string }) => this.onAnswer(Number(r.TTL)));
+        s.on('error', () => this.streamBroken(s));
+        s.on('end', () => this.streamBroken(s));
+        this.keepAlive();
+      },
+      () => this.streamBroken(undefined),
+    );
+  }
+
+  private streamBroken(s: grpc.ClientDuplexStream<unknown, unknown> | undefined): void {
+    if (s && s !== this.stream) return;
+    this.stream?.cancel();
+    this.stream = undefined;
+    if (!this.closed && !this.lost) setTimeout(() => this.openStream(), this.backoff.next()).unref();
+  }
+
+  private keepAlive(): void {
+    if (!this.stream) return;
+    this.sent.push(performance.now());
+    this.stream.write({ ID: this.lease });
+  }
+
+  private onAnswer(ttl: number): void {
+    const sentAt = this.sent.shift() ?? performance.now();
+    this.backoff.reset();
+    if (ttl <= 0) {
+      this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} expired or was revoked`));
+      return;
+    }
+    this.deadline = Math.max(this.deadline, sentAt + ttl * 1000);
+    this.armDeadline();
+  }
+
+  private armDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    const wait = this.deadline - performance.now();
+    this.deadlineTimer = setTimeout(() => {
+      if (performance.now() >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`));
+      else this.armDeadline();
+    }, Math.max(0, wait));
+    this.deadlineTimer.unref();
+  }
+
+  private markLost(err: CoordError): void {
+    if (this.lost || this.closed) return;
+    this.stop();
+    this.controller.abort(err);
+    this.lostEmitter.emit(err);
+  }
+
+  private stop(): void {
+    clearTimeout(this.deadlineTimer);
+    clearInterval(this.keepTimer);
+    this.stream?.cancel();
+    this.stream = undefined;
+  }
+
+  /** Stops keeping the lease alive and revokes it (its keys go with it). Best effort when etcd is unreachable. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const wasLost = this.lost;
+    this.closed = true;
+    this.stop();
+    if (!this.signal.aborted) this.controller.abort(new CoordError('closed', 'session closed'));
+    if (!wasLost) await this.client.leaseRevoke(this.lease, { timeoutMs: 2000 }).catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export interface SupervisorOptions extends SessionOptions {
+  /** Called for lines worth logging (loss, recovery). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Keeps one session alive forever: when the lease is lost it grants a new one as soon as etcd
+ * answers (backoff, never giving up) and reports both moments, so owners can re-create their keys.
+ */
+export class SessionSupervisor {
+  private readonly lostEmitter = new Emitter<CoordError>();
+  private readonly sessionEmitter = new Emitter<Session>();
+  /** A lease was lost; a replacement is being sought. */
+  readonly onLost = this.lostEmitter.on;
+  /** A (new) session is live: the first one, and each one after a loss. */
+  readonly onSession = this.sessionEmitter.on;
+  current: Session | undefined;
+  private closed = false;
+  private readonly closer = new AbortController();
+
+  constructor(
+    private readonly client: EtcdClient,
+    private readonly options: SupervisorOptions = {},
+  ) {}
+
+  /** Resolves with the first session (waiting for etcd as long as needed, unless aborted). */
+  async start(signal?: AbortSignal): Promise<Session> {
+    const s = await this.acquire(signal);
+    return s;
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<Session> {
+    const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+    const abort = signal ? AbortSignal.any([signal, this.closer.signal]) : this.closer.signal;
+    for (let attempt = 0; ; attempt++) {
+      if (abort.aborted) throw abortError(abort, 'session');
+      try {
+        const s = await Session.create(this.client, { ttl: this.options.ttl, signal: abort });
+        if (this.closed) {
+          await s.close();
+          throw new CoordError('closed', 'session supervisor closed');
+        }
+        this.current = s;
+        s.onLost((err) => {
+          if (this.closed) return;
+          this.current = undefined;
+          this.options.log?.(`${err.message}; re-acquiring a lease`);
+          this.lostEmitter.emit(err);
+          this.acquire().catch(() => {});
+        });
+        if (attempt > 0) this.options.log?.(`lease ${s.leaseHex} granted after ${attempt} failed attempt(s)`);
+        this.sessionEmitter.emit(s);
+        return s;
+      } catch (e) {
+        if (abort.aborted) throw abortError(abort, 'session');
+        const err = e as CoordError;
+        if (!err.recoverable && err.code !== 'lease-lost') throw err;
+        await sleep(backoff.next(), abort).catch(() => {});
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.closer.abort(new CoordError('closed', 'session supervisor closed'));
+    await this.current?.close();
+  }
+}

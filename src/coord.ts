@@ -1,0 +1,105 @@
+import { CoordError } from './core/errors.ts';
+import { EtcdClient, type ClientOptions } from './client/etcd-client.ts';
+import { campaign, leader, observe, type CampaignOptions, type Leader, type Leadership } from './election/election.ts';
+import { acquireLock, type LockHandle, type LockOptions } from './lock/lock.ts';
+import { Discovery, type DiscoveryOptions } from './registry/discovery.ts';
+import { Registration, type RegisterOptions } from './registry/registration.ts';
+import type { ServiceInstance } from './registry/instance.ts';
+
+/** Options for {@link connect}; defaults in each field's doc. */
+export interface ConnectOptions extends ClientOptions {
+  /** Prefix of every key coord writes, so several systems can share one etcd. Default `/coord/`. */
+  namespace?: string;
+  /** Receives one line per notable event (lease lost, re-registered, malformed record…). Default: none. */
+  log?: (line: string) => void;
+}
+
+/** The coord client: every primitive over one etcd connection. */
+export class Coord {
+  readonly etcd: EtcdClient;
+  readonly namespace: string;
+  private readonly log: (line: string) => void;
+  private readonly owned = new Set<{ close(): unknown }>();
+
+  constructor(options: ConnectOptions = {}) {
+    const ns = options.namespace ?? '/coord/';
+    if (!ns) throw new CoordError('invalid-argument', 'namespace must not be empty');
+    this.namespace = ns.endsWith('/') ? ns : `${ns}/`;
+    this.etcd = new EtcdClient(options);
+    this.log = options.log ?? (() => {});
+  }
+
+  /** Registers an instance under a supervised lease (re-registered automatically after any loss). */
+  register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
+    return Registration.create(this.etcd, this.namespace, instance, { log: this.log, ...options });
+  }
+
+  /** A live, self-healing view of a service's instances. Close it when done. */
+  discover(name: string, options: DiscoveryOptions = {}): Discovery {
+    const d = new Discovery(this.etcd, this.namespace, name, { log: this.log, ...options });
+    this.owned.add(d);
+    return d;
+  }
+
+  /** A one-off list of a service's instances. */
+  async instances(name: string): Promise<ServiceInstance[]> {
+    const d = new Discovery(this.etcd, this.namespace, name, { log: this.log });
+    try {
+      await d.ready;
+      return d.snapshot().instances;
+    } finally {
+      d.close();
+    }
+  }
+
+  /** Blocks until the lock is held (FIFO). etcd `concurrency.Mutex` compatible. */
+  async lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
+    return (await acquireLock(this.etcd, this.lockPrefix(name), name, options))!;
+  }
+
+  /** Takes the lock only if free right now; undefined otherwise. */
+  tryLock(name: string, options: Omit<LockOptions, 'signal'> = {}): Promise<LockHandle | undefined> {
+    return acquireLock(this.etcd, this.lockPrefix(name), name, options, true);
+  }
+
+  /** Blocks until elected leader of `name`. etcd `concurrency.Election` compatible. */
+  campaign(name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
+    return campaign(this.etcd, this.electionPrefix(name), name, value, options);
+  }
+
+  leader(name: string, signal?: AbortSignal): Promise<Leader | undefined> {
+    return leader(this.etcd, this.electionPrefix(name), signal);
+  }
+
+  /** Leaders of `name` as they change; ends when `signal` aborts. */
+  observe(name: string, signal: AbortSignal): AsyncGenerator<Leader | undefined> {
+    return observe(this.etcd, this.electionPrefix(name), signal);
+  }
+
+  lockPrefix(name: string): string {
+    return `${this.namespace}locks/${checkName(name)}`;
+  }
+
+  electionPrefix(name: string): string {
+    return `${this.namespace}elections/${checkName(name)}`;
+  }
+
+  close(): void {
+    for (const o of this.owned) o.close();
+    this.etcd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function checkName(name: string): string {
+  if (!name || name.includes('\0')) throw new CoordError('invalid-argument', `invalid name ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** Connects to etcd (or coord store). Nothing is sent until the first call. */
+export function connect(options: ConnectOptions = {}): Coord {
+  return new Coord(options);
+}

@@ -1,0 +1,117 @@
+import { CoordError, abortError } from '../core/errors.ts';
+import { compare, op, type EtcdClient, type KeyValue } from '../client/etcd-client.ts';
+import { Session } from '../client/session.ts';
+import { waitDeletes } from '../lock/wait-deletes.ts';
+
+export interface CampaignOptions {
+  /** TTL of the candidate's lease, seconds: how long a crashed leader keeps the seat. Default 10. */
+  ttl?: number;
+  /** Stop campaigning (rejects with an 'aborted' CoordError and withdraws the candidacy). */
+  signal?: AbortSignal;
+}
+
+export interface Leader {
+  key: string;
+  value: Buffer;
+  /** Create revision of the leader's key: increases with every new leader (a fencing token). */
+  revision: number;
+}
+
+/** Won leadership. Usable with `await using` (resigns). */
+export interface Leadership {
+  readonly name: string;
+  readonly key: string;
+  /** The leader key's create revision; strictly increasing across successive leaders. */
+  readonly fencingToken: number;
+  /** Aborts when leadership is lost (lease not kept alive) or given up. */
+  readonly signal: AbortSignal;
+  /** Publishes a new value without giving up leadership. */
+  proclaim(value: string): Promise<void>;
+  resign(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const firstCreated = { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
+
+/** etcd's `concurrency.Election` protocol and layout: `<prefix>/<lease-id-hex>`, leader = lowest create revision. */
+export async function campaign(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
+  const signal = options.signal ?? new AbortController().signal;
+  const session = await Session.create(client, { ttl: options.ttl ?? 10, signal });
+  const pfx = `${prefix}/`;
+  const key = `${pfx}${session.leaseHex}`;
+  const both = AbortSignal.any([signal, session.signal]);
+  try {
+    const r = await client.txn(
+      { compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease: session.lease })], failure: [op.get(key)] },
+      { signal: both },
+    );
+    const rev = r.succeeded ? r.revision : r.responses[0].kvs![0].createRevision;
+    await waitDeletes(client, pfx, rev - 1, both);
+    const resigned = new AbortController();
+    const handleSignal = AbortSignal.any([session.signal, resigned.signal]);
+    const resign = async () => {
+      if (resigned.signal.aborted) return;
+      resigned.abort(new CoordError('not-leader', `resigned from ${name}`));
+      await client.txn({ compare: [compare.createRevision(key, '=', rev)], success: [op.delete(key)] }, { timeoutMs: 2000 }).catch(() => {});
+      await session.close();
+    };
+    return {
+      name,
+      key,
+      fencingToken: rev,
+      signal: handleSignal,
+      async proclaim(v: string) {
+        if (handleSignal.aborted) throw abortError(handleSignal, `proclaim on ${name}`);
+        const p = await client.txn({ compare: [compare.createRevision(key, '=', rev)], success: [op.put(key, v, { lease: session.lease })] });
+        if (!p.succeeded) throw new CoordError('not-leader', `not the leader of ${name} any more`);
+      },
+      resign,
+      [Symbol.asyncDispose]: resign,
+    };
+  } catch (e) {
+    await session.close();
+    if (signal.aborted) throw abortError(signal, `campaign for ${name}`);
+    throw e;
+  }
+}
+
+/** The current leader, or undefined when nobody holds the seat. */
+export async function leader(client: EtcdClient, prefix: string, signal?: AbortSignal): Promise<Leader | undefined> {
+  const r = await client.range(`${prefix}/`, { ...firstCreated, signal });
+  return r.kvs[0] && toLeader(r.kvs[0]);
+}
+
+const toLeader = (kv: KeyValue): Leader => ({ key: kv.key, value: kv.value, revision: kv.createRevision });
+
+/**
+ * Leaders as they change: the current one first (if any), then every new leader or proclaimed
+ * value. `undefined` is yielded when the seat becomes empty. Ends when `signal` aborts.
+ */
+export async function* observe(client: EtcdClient, prefix: string, signal: AbortSignal): AsyncGenerator<Leader | undefined> {
+  const pfx = `${prefix}/`;
+  let last: string | undefined;
+  for (;;) {
+    if (signal.aborted) return;
+    const r = await client.range(pfx, { ...firstCreated, signal });
+    const cur = r.kvs[0];
+    const id = cur ? `${cur.createRevision}:${cur.modRevision}` : 'none';
+    if (id !== last) {
+      last = id;
+      yield cur && toLeader(cur);
+    }
+    // Sleep until anything under the prefix changes, then re-read the head of the line.
+    const changed = await new Promise<boolean>((resolve) => {
+      const w = client.watches.watch(pfx, { prefix: true, startRevision: r.revision + 1 });
+      const finish = (v: boolean) => {
+        signal.removeEventListener('abort', onAbort);
+        w.close();
+        resolve(v);
+      };
+      const onAbort = () => finish(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+      w.onEvents(() => finish(true));
+      w.onError(() => finish(true));
+    });
+    if (!changed) return;
+  }
+}

@@ -1,0 +1,10 @@
+export { connect, Coord, type ConnectOptions } from './coord.ts';
+export { CoordError, isCoordError, type CoordErrorCode } from './core/errors.ts';
+export { EtcdClient, compare, op, prefixEnd, type ClientOptions, type KeyValue } from './client/etcd-client.ts';
+export { Session, SessionSupervisor, type SessionOptions } from './client/session.ts';
+export type { Watcher, WatchOptions, WatchEvent, WatchBatch } from './client/watch-manager.ts';
+export type { ServiceInstance } from './registry/instance.ts';
+export type { Registration, RegisterOptions } from './registry/registration.ts';
+export type { Discovery, DiscoverySnapshot } from './registry/discovery.ts';
+export type { LockHandle, LockOptions } from './lock/lock.ts';
+export type { Leadership, Leader, CampaignOptions } from './election/election.ts';

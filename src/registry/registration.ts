@@ -1,0 +1,118 @@
+import { CoordError } from '../core/errors.ts';
+import { Emitter } from '../core/events.ts';
+import type { EtcdClient } from '../client/etcd-client.ts';
+import { SessionSupervisor, type Session } from '../client/session.ts';
+import { encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
+
+export interface RegisterOptions {
+  /** Lease TTL in seconds: how long a crashed instance stays listed. Default 10. */
+  ttl?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+/**
+ * A live registration. The key lives under a supervised lease: if the lease is lost (etcd down
+ * longer than the TTL, restarted, or a network cut) a new lease is granted as soon as etcd answers
+ * and the key is written again — forever, until deregister().
+ */
+export class Registration {
+  private readonly lostEmitter = new Emitter<CoordError>();
+  private readonly registeredEmitter = new Emitter<{ lease: string; revision: number }>();
+  /** The registration's lease was lost; the instance is not listed until re-registered. */
+  readonly onLost = this.lostEmitter.on;
+  /** The instance was (re-)written under a live lease. */
+  readonly onRegistered = this.registeredEmitter.on;
+  readonly key: string;
+  private instance: ServiceInstance;
+  private closed = false;
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly client: EtcdClient,
+    ns: string,
+    instance: ServiceInstance,
+    private readonly supervisor: SessionSupervisor,
+    private readonly log: (line: string) => void,
+  ) {
+    this.instance = { ...instance };
+    this.key = serviceKey(ns, instance.name, instance.id);
+  }
+
+  static async create(client: EtcdClient, ns: string, instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
+    if (!instance.name || !instance.id || /\//.test(instance.name) || /\//.test(instance.id)) {
+      throw new CoordError('invalid-argument', `service name and id must be non-empty and contain no '/': got name=${JSON.stringify(instance.name)} id=${JSON.stringify(instance.id)}`);
+    }
+    const log = options.log ?? (() => {});
+    const supervisor = new SessionSupervisor(client, { ttl: options.ttl ?? 10, log });
+    const reg = new Registration(client, ns, instance, supervisor, log);
+    supervisor.onLost((err) => {
+      reg.log(`registry: ${reg.key} lost its lease (${err.message}); will re-register when etcd answers`);
+      reg.lostEmitter.emit(err);
+    });
+    let first = true;
+    const firstWrite = new Promise<void>((resolve, reject) => {
+      supervisor.onSession((s) => {
+        const p = reg.write(s);
+        if (first) {
+          first = false;
+          p.then(resolve, reject);
+        } else {
+          p.then(() => reg.log(`registry: ${reg.key} re-registered under lease ${s.leaseHex}`)).catch(() => {});
+        }
+      });
+    });
+    await supervisor.start(options.signal);
+    await firstWrite;
+    return reg;
+  }
+
+  get current(): ServiceInstance {
+    return { ...this.instance };
+  }
+
+  /** Changes status (serving/draining) live. */
+  setStatus(status: 'serving' | 'draining'): Promise<void> {
+    return this.update({ status });
+  }
+
+  setMetadata(metadata: ServiceInstance['metadata']): Promise<void> {
+    return this.update({ metadata });
+  }
+
+  async update(patch: Partial<Omit<ServiceInstance, 'id' | 'name'>>): Promise<void> {
+    this.instance = { ...this.instance, ...patch };
+    const s = this.supervisor.current;
+    if (s) await this.write(s);
+  }
+
+  /** Writes the instance under the session's lease; retries while the session is alive. */
+  private write(s: Session): Promise<void> {
+    const run = async () => {
+      for (let attempt = 0; !this.closed && !s.lost; attempt++) {
+        try {
+          const { revision } = await this.client.put(this.key, encodeInstance(this.instance), { lease: s.lease, signal: s.signal });
+          this.registeredEmitter.emit({ lease: s.lease, revision });
+          return;
+        } catch (e) {
+          const err = e as CoordError;
+          if (!err.recoverable && err.code !== 'lease-not-found') throw err;
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        }
+      }
+    };
+    this.writing = this.writing.then(run, run);
+    return this.writing;
+  }
+
+  /** Removes the instance (revokes its lease) and stops re-registering. */
+  async deregister(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.supervisor.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.deregister();
+  }
+}
