@@ -74,7 +74,10 @@ export class Session {
     if (this.closed || this.lost) return;
     this.client.stream('LeaseKeepAlive').then(
       (s) => {
-        if (this.closed || this.lost) return s.cancel();
+        if (this.closed || this.lost) {
+          s.on('error', () => {});
+          return s.cancel();
+        }
         this.stream = s;
         this.sent.length = 0;
         s.on('data', (r: { TTL: string }) => this.onAnswer(Number(r.TTL)));

@@ -151,6 +151,7 @@ export class WatchManager {
       (s) => {
         this.connecting = false;
         if (this.closed || this.watchers.size === 0) {
+          s.on('error', () => {});
           s.cancel();
           return;
         }

@@ -4,7 +4,7 @@
 // continue past it. Set COORD_CRASH_SEED to replay a run.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { RawClient } from '../helpers/raw-client.ts';
+import { CompareResult, CompareTarget, RawClient } from '../helpers/raw-client.ts';
 import { makeTempDir, removeTempDir, startStoreProcess, stopAllStoreProcesses } from '../helpers/store-process.ts';
 
 const KILLS = 22;
@@ -124,7 +124,7 @@ describe('coord store killed with SIGKILL under concurrent writes', () => {
               if (op.kind === 'txn') {
                 const [a, b] = [`${op.key}/a`, `${op.key}/b`];
                 const r = await client.txn({
-                  compare: [{ key: a, target: 0, result: 0, version: 0 }],
+                  compare: [{ key: a, target: CompareTarget.VERSION, result: CompareResult.EQUAL, version: 0 }],
                   success: [{ request_put: { key: a, value } }, { request_put: { key: b, value } }],
                 });
                 assert.ok(r.succeeded, `txn on fresh key ${a} failed its compare`);

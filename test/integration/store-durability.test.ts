@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { startStore } from '../../src/store/index.ts';
-import { CompareResult, CompareTarget, EventType, RawClient, callError } from '../helpers/raw-client.ts';
+import { EventType, RawClient, callError } from '../helpers/raw-client.ts';
 import {
   dirBytes,
   dirContents,
@@ -294,7 +294,7 @@ describe('coord store durability across restarts', () => {
       const garbage = [
         Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // a tag varint that never ends
         Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), // key: length far past the end
-        Buffer.from([0x0f, 0x00]), // wire type 7 does not exist
+        Buffer.from([0x7f, 0x00]), // field 15 with wire type 7, which does not exist
       ];
       for (const bytes of garbage) {
         const err = await callError(
@@ -331,7 +331,3 @@ describe('coord store durability across restarts', () => {
     await store.kill('SIGTERM');
   });
 });
-
-// Keep the compare constants referenced where the crash test documents txn shapes.
-void CompareResult;
-void CompareTarget;
