@@ -3,8 +3,8 @@
 // COORD_STORE_NODE_ARGS adds node flags to the store process, e.g.
 //   COORD_STORE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench -- store
 import { execFileSync } from 'node:child_process';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { Etcd3 } from 'etcd3';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { Etcd3, type Watcher } from 'etcd3';
 import { etcdBinary, startEtcd } from '../test/helpers/etcd-process.ts';
 import { startCoordStore } from './lib/coord-process.ts';
 import { closedLoop, percentile, printTable, rssBytes, sleep, within, type LoadResult } from './lib/harness.ts';
@@ -82,9 +82,9 @@ function printMachine(): void {
   } catch {
     // not fatal: only shown for context
   }
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
+  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${loadavg()[0].toFixed(2)}`);
   console.log(`node ${process.version}, ${etcdVersion}, data dirs in ${tmpdir()} (${fs}), both servers fsync every commit`);
-  console.log(`throughput rows: ${WARMUP_MS / 1000} s warmup + ${DURATION_MS / 1000} s measured, closed loop, one etcd3 client`);
+  console.log(`throughput rows: ${WARMUP_MS / 1000} s warmup + ${DURATION_MS / 1000} s measured, closed loop, one etcd3 client in this process (sharing the cores with the server)`);
 }
 
 async function measure(server: Server): Promise<Results> {
@@ -100,14 +100,15 @@ async function measure(server: Server): Promise<Results> {
 
     const watcherClients = Array.from({ length: 10 }, () => connect(server.endpoint));
     let rssWatchers: number;
+    let watchers: Watcher[] = [];
     try {
-      await within(60_000, `creating ${MEM_WATCHERS} watchers`, Promise.all(
+      watchers = await within(60_000, `creating ${MEM_WATCHERS} watchers`, Promise.all(
         Array.from({ length: MEM_WATCHERS }, (_, i) => watcherClients[i % watcherClients.length].watch().key(memKey(i)).create()),
       ));
       await sleep(1_000);
       rssWatchers = rssBytes(server.pid);
     } finally {
-      watcherClients.forEach((c) => c.close());
+      await closeWatching(watcherClients, watchers);
     }
 
     const putSeq = await closedLoop({
@@ -115,11 +116,11 @@ async function measure(server: Server): Promise<Results> {
       op: async (_, i) => void (await client.put(`bench/put/seq/${i % 1000}`).value(VALUE).exec()),
     });
     const put64 = await closedLoop({
-      concurrency: 64, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
+      concurrency: 64, warmupMs: WARMUP_MS, durationMs: DURATION_MS, cpuOfPid: server.pid,
       op: async (w, i) => void (await client.put(`bench/put/c${w}/${i % 100}`).value(VALUE).exec()),
     });
     const range = await closedLoop({
-      concurrency: 16, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
+      concurrency: 16, warmupMs: WARMUP_MS, durationMs: DURATION_MS, cpuOfPid: server.pid,
       op: async () => {
         const key = memKey(Math.floor(Math.random() * MEM_KEYS));
         if ((await client.get(key).buffer()) === null) throw new Error(`${key} missing`);
@@ -166,8 +167,9 @@ async function loadKeys(client: Etcd3): Promise<void> {
 async function watchLatency(endpoint: string, writer: Etcd3): Promise<Results['watch']> {
   const key = 'bench/watch/hot';
   const clients = Array.from({ length: WATCH_CLIENTS }, () => connect(endpoint));
+  let watchers: Watcher[] = [];
   try {
-    const watchers = await within(60_000, `creating ${LATENCY_WATCHERS} watchers`, Promise.all(
+    watchers = await within(60_000, `creating ${LATENCY_WATCHERS} watchers`, Promise.all(
       Array.from({ length: LATENCY_WATCHERS }, (_, i) => clients[i % WATCH_CLIENTS].watch().key(key).create()),
     ));
     const latencies: number[] = [];
@@ -199,8 +201,16 @@ async function watchLatency(endpoint: string, writer: Etcd3): Promise<Results['w
     const sorted = Float64Array.from(latencies).sort();
     return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), delivered: sorted.length, expected };
   } finally {
-    clients.forEach((c) => c.close());
+    await closeWatching(clients, watchers);
   }
+}
+
+/** Cancels watchers before closing their clients: a closed client's live watchers retry forever. */
+async function closeWatching(clients: Etcd3[], watchers: Watcher[]): Promise<void> {
+  await within(30_000, 'cancelling watchers', Promise.all(watchers.map((w) => w.cancel()))).catch((err: Error) => {
+    console.error(`bench store: ${err.message}`);
+  });
+  clients.forEach((c) => c.close());
 }
 
 function printResults(etcd: Results, coord: Results): void {
@@ -216,8 +226,10 @@ function printResults(etcd: Results, coord: Results): void {
     ['put, 64 concurrent: ops/s', (r) => r.put64.opsPerSec, ops, higher],
     ['put, 64 concurrent: p50 ms', (r) => r.put64.p50, ms, lower],
     ['put, 64 concurrent: p99 ms', (r) => r.put64.p99, ms, lower],
+    ['put, 64 concurrent: server CPU µs/op', (r) => r.put64.cpuUsPerOp, ops, lower],
     ['range 1 key, 16 concurrent: ops/s', (r) => r.range.opsPerSec, ops, higher],
     ['range 1 key, 16 concurrent: p99 ms', (r) => r.range.p99, ms, lower],
+    ['range 1 key, 16 concurrent: server CPU µs/op', (r) => r.range.cpuUsPerOp, ops, lower],
     ['txn compare+put, 16 concurrent: ops/s', (r) => r.txn.opsPerSec, ops, higher],
     ['txn compare+put, 16 concurrent: p99 ms', (r) => r.txn.p99, ms, lower],
     [`watch put→event, ${LATENCY_WATCHERS} watchers: p50 ms`, (r) => r.watch.p50, ms, lower],

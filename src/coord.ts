@@ -1,7 +1,9 @@
 import { CoordError } from './core/errors.ts';
+import { ConfigCenter } from './config/config-center.ts';
 import { EtcdClient, type ClientOptions } from './client/etcd-client.ts';
 import { campaign, leader, observe, type CampaignOptions, type Leader, type Leadership } from './election/election.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './lock/lock.ts';
+import { acquirePermit, type Permit, type SemaphoreOptions } from './lock/semaphore.ts';
 import { Discovery, type DiscoveryOptions } from './registry/discovery.ts';
 import { Registration, type RegisterOptions } from './registry/registration.ts';
 import type { ServiceInstance } from './registry/instance.ts';
@@ -18,6 +20,8 @@ export interface ConnectOptions extends ClientOptions {
 export class Coord {
   readonly etcd: EtcdClient;
   readonly namespace: string;
+  /** The config center: namespaced, versioned config with history, rollback and gray release. */
+  readonly config: ConfigCenter;
   private readonly log: (line: string) => void;
   private readonly owned = new Set<{ close(): unknown }>();
 
@@ -27,6 +31,8 @@ export class Coord {
     this.namespace = ns.endsWith('/') ? ns : `${ns}/`;
     this.etcd = new EtcdClient(options);
     this.log = options.log ?? (() => {});
+    this.config = new ConfigCenter(this.etcd, this.namespace, { log: this.log });
+    this.owned.add(this.config);
   }
 
   /** Registers an instance under a supervised lease (re-registered automatically after any loss). */
@@ -60,6 +66,11 @@ export class Coord {
   /** Takes the lock only if free right now; undefined otherwise. */
   tryLock(name: string, options: Omit<LockOptions, 'signal'> = {}): Promise<LockHandle | undefined> {
     return acquireLock(this.etcd, this.lockPrefix(name), name, options, true);
+  }
+
+  /** Blocks until one of `permits` permits of semaphore `name` is held (FIFO). */
+  semaphore(name: string, permits: number, options: SemaphoreOptions = {}): Promise<Permit> {
+    return acquirePermit(this.etcd, `${this.namespace}semaphores/${checkName(name)}`, name, permits, options);
   }
 
   /** Blocks until elected leader of `name`. etcd `concurrency.Election` compatible. */

@@ -9,6 +9,8 @@ export interface LoadOptions {
   durationMs: number;
   /** One operation; `worker` is 0..concurrency-1, `i` counts that worker's calls. */
   op: (worker: number, i: number) => Promise<void>;
+  /** A process (the server) whose CPU time over the measured phase is reported per op. */
+  cpuOfPid?: number;
 }
 
 export interface LoadResult {
@@ -17,6 +19,8 @@ export interface LoadResult {
   /** Latencies in milliseconds. */
   p50: number;
   p99: number;
+  /** CPU time (user + system) of `cpuOfPid` per measured op, in µs; NaN without a pid. */
+  cpuUsPerOp: number;
 }
 
 /** Closed-loop load: `concurrency` workers issue `op` back to back, timing each call. */
@@ -37,13 +41,17 @@ export async function closedLoop(options: LoadOptions): Promise<LoadResult> {
   };
   await phase(options.warmupMs, undefined);
   const latencies: number[] = [];
+  const pid = options.cpuOfPid;
+  const cpuBefore = pid === undefined ? NaN : cpuMs(pid);
   const elapsed = await phase(options.durationMs, latencies);
+  const cpu = pid === undefined ? NaN : cpuMs(pid) - cpuBefore;
   const sorted = Float64Array.from(latencies).sort();
   return {
     ops: sorted.length,
     opsPerSec: (sorted.length * 1000) / elapsed,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
+    cpuUsPerOp: (cpu * 1000) / sorted.length,
   };
 }
 
@@ -59,6 +67,16 @@ export function rssBytes(pid: number): number {
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) * 1024;
 }
+
+/** CPU time (user + system, all threads) a process has used, in ms (from /proc; Linux only). */
+export function cpuMs(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th, in ticks.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+// USER_HZ: 100 on every Linux build Node supports (getconf CLK_TCK); not exposed by Node.
+const CLOCK_TICKS = 100;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

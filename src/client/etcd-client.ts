@@ -79,9 +79,15 @@ export interface TxnResult {
 const b = (v: string | Buffer): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
 const raw = <T>(v: object) => v as T;
 
-function rangeEnd(key: string, o: { end?: string; prefix?: boolean }): Buffer {
+/**
+ * The `range_end` field, or undefined to leave it out for a single key. It must be left out, not
+ * sent empty: etcd keeps a present-but-empty range_end as a non-nil empty slice, which its index
+ * reads as "every key >= key" — a Get of a missing key would return the next key, and a Delete of
+ * one key would delete everything after it.
+ */
+function rangeEnd(key: string, o: { end?: string; prefix?: boolean }): Buffer | undefined {
   if (o.prefix) return prefixEnd(key);
-  return o.end === undefined ? Buffer.alloc(0) : b(o.end);
+  return o.end === undefined || o.end === '' ? undefined : b(o.end);
 }
 
 function rangeRequest(key: string, o: Omit<RangeOptions, keyof CallOptions>) {

@@ -31,6 +31,7 @@ export class Session {
   private readonly sent: number[] = [];
   private readonly backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly client: EtcdClient,
@@ -137,14 +138,19 @@ export class Session {
     this.stream = undefined;
   }
 
-  /** Stops keeping the lease alive and revokes it (its keys go with it). Best effort when etcd is unreachable. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops keeping the lease alive and revokes it (its keys go with it). Best effort when etcd is
+   * unreachable. Every call resolves only once the revoke is done, whichever call started it.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     const wasLost = this.lost;
     this.closed = true;
     this.stop();
+    this.closing = wasLost ? Promise.resolve() : this.client.leaseRevoke(this.lease, { timeoutMs: 2000 }).catch(() => {});
+    // After `closing` is set: abort listeners that call close() again must wait for the revoke too.
     if (!this.signal.aborted) this.controller.abort(new CoordError('closed', 'session closed'));
-    if (!wasLost) await this.client.leaseRevoke(this.lease, { timeoutMs: 2000 }).catch(() => {});
+    return this.closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

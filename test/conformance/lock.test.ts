@@ -110,3 +110,33 @@ for (const backend of backends()) {
     });
   });
 }
+
+for (const backend of backends()) {
+  describe(`semaphore on ${backend.name}`, { skip: backend.skip }, () => {
+    const f = useBackend(backend);
+    const clients: Coord[] = [];
+    afterEach(() => clients.splice(0).forEach((c) => c.close()));
+
+    it('admits at most N holders, FIFO, and rejects a bad permit count', async () => {
+      const { make } = coordOn(f, 'sem', clients);
+      const cs = Array.from({ length: 6 }, make);
+      let inside = 0;
+      let peak = 0;
+      const order: number[] = [];
+      const runs = cs.map(async (c, i) => {
+        await new Promise((r) => setTimeout(r, i * 30));
+        const p = await c.semaphore('pool', 2, { ttl: 5 });
+        inside++;
+        peak = Math.max(peak, inside);
+        order.push(i);
+        await new Promise((r) => setTimeout(r, 80));
+        inside--;
+        await p.release();
+      });
+      await Promise.all(runs);
+      assert.equal(peak, 2);
+      assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+      await assert.rejects(cs[0].semaphore('pool', 0), (e) => isCoordError(e, 'invalid-argument'));
+    });
+  });
+}

@@ -24,6 +24,8 @@ export interface StoreProcess {
   readonly exited: Promise<Exit>;
   /** Everything written to stderr so far. */
   stderr(): string;
+  /** Resolves with stderr so far once it matches `pattern`; rejects after `timeoutMs` or if the process exits first. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Sends `signal` (default SIGKILL) by pid and waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<Exit>;
 }
@@ -107,6 +109,35 @@ export async function startStoreProcess(args: readonly string[], timeoutMs = 15_
     pid,
     exited,
     stderr: () => stderr,
+    waitForStderr: (pattern, timeoutMs = 10_000) =>
+      new Promise<string>((resolve, reject) => {
+        if (pattern.test(stderr)) {
+          resolve(stderr);
+          return;
+        }
+        const onData = () => {
+          if (!pattern.test(stderr)) return;
+          done();
+          resolve(stderr);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`coord store printed nothing matching ${pattern} within ${timeoutMs} ms:\n${stderr}`));
+        }, timeoutMs);
+        const onExit = () => {
+          done();
+          if (pattern.test(stderr)) resolve(stderr);
+          else reject(new Error(`coord store exited before printing ${pattern}:\n${stderr}`));
+        };
+        const done = () => {
+          clearTimeout(timer);
+          child.stderr?.off('data', onData);
+          child.off('exit', onExit);
+        };
+        // Registered after the accumulating listener above, so `stderr` already holds the chunk.
+        child.stderr?.on('data', onData);
+        child.once('exit', onExit);
+      }),
     kill: async (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) killQuietly(pid, signal);
       return exited;
