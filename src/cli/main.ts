@@ -1,4 +1,8 @@
 import { Command } from 'commander';
+import { registerConfigCommands } from './config-command.ts';
+import { registerKvCommands } from './kv-command.ts';
+import { registerLockCommands } from './lock-command.ts';
+import { registerServicesCommand } from './services-command.ts';
 import { registerStoreCommands } from './store-command.ts';
 
 const program = new Command('coord')
@@ -7,6 +11,10 @@ const program = new Command('coord')
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerStoreCommands(program);
+registerServicesCommand(program);
+registerConfigCommands(program);
+registerLockCommands(program);
+registerKvCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`coord: ${(e as Error).message ?? e}`);

@@ -55,10 +55,15 @@ export class Durability {
     return this.state.mvcc.keyCount * 128;
   }
 
-  /** The whole state in coord's snapshot format, followed by its SHA-256 (as etcd appends one). */
+  /**
+   * The whole state in coord's snapshot format, zero-padded to a 512-byte multiple and followed by
+   * its SHA-256, the framing etcdctl checks when it saves a snapshot (the content is coord's own,
+   * not a bbolt file: `etcdctl snapshot restore` cannot read it).
+   */
   snapshotBlob(): Buffer {
     const body = encodeSnapshot(this.snapshotState());
-    return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    const padded = Buffer.concat([body, Buffer.alloc((512 - (body.length % 512)) % 512)]);
+    return Buffer.concat([padded, createHash('sha256').update(padded).digest()]);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { Errors } from './errors.ts';
 import { Lessor } from './lessor.ts';
 import { EMPTY, Mvcc, keyRange, type KeyValue, type MvccEvent } from './mvcc.ts';
 import { encodeCompact, encodeGrant, encodeRevoke, encodeWrite } from './codec.ts';
+import { crc32 } from './crc32.ts';
 import { checkIntervals, checkTxn, txnHasWrites } from './requests.ts';
 import type { Compare, DeleteRangeRequest, KeyValueMsg, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../protocol/etcd-types.ts';
 
@@ -211,6 +212,25 @@ export class StoreState {
       return compareOne(c, undefined);
     }
     return present.every((kv) => compareOne(c, kv));
+  }
+
+  /**
+   * A CRC-32 over every retained version (key, revisions, value) up to `revision`, for comparing
+   * replicas or runs of the same workload. Same purpose as etcd's HashKV, different numbers.
+   */
+  hashKV(revision: number) {
+    const rev = this.mvcc.readRev(revision);
+    let hash = 0;
+    const n = Buffer.alloc(16);
+    for (const kv of this.mvcc.allVersions()) {
+      if (kv.mod > rev) break;
+      n.writeBigUInt64LE(BigInt(kv.mod), 0);
+      n.writeBigUInt64LE(BigInt(kv.version), 8);
+      hash = crc32(kv.keyBuf, hash);
+      hash = crc32(n, hash);
+      hash = crc32(kv.value, hash);
+    }
+    return { header: { revision: this.mvcc.rev }, hash: hash >>> 0, compact_revision: this.mvcc.compactRev };
   }
 
   // --- leases ---
