@@ -154,13 +154,13 @@ export class Mvcc {
   }
 
   private append(kv: KeyValue, prev: KeyValue | undefined, type: 0 | 1): void {
-    let h = this.histories.get(kv.key);
-    if (!h) {
-      h = [];
-      this.histories.set(kv.key, h);
+    const h = this.histories.get(kv.key);
+    if (h) h.push(kv);
+    else {
+      // An exact-size array: most keys never get a second version, and `[]` + push reserves 17 slots.
+      this.histories.set(kv.key, [kv]);
       this.keys.insert(kv.key);
     }
-    h.push(kv);
     this.pending.push({ type, kv, prev });
   }
 

@@ -129,7 +129,8 @@ export class StoreState {
       if (r.ignore_lease) lease = prev.lease;
     }
     if (lease !== 0n && !this.lessor.get(lease)) throw Errors.leaseNotFound();
-    this.mvcc.put(key, r.key, value, lease);
+    // Copy out of the request: a decoded field is a view that would pin the whole message buffer.
+    this.mvcc.put(key, prev ? prev.keyBuf : Buffer.from(r.key), value === prev?.value ? value : Buffer.from(value), lease);
     return r.prev_kv && prev ? { prev_kv: kvMsg(prev) } : {};
   }
 
