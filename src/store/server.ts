@@ -60,7 +60,13 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     log,
   });
   const state = durability.state;
-  const hub = new WatchHub(state.mvcc, { progressIntervalMs: options.progressNotifyIntervalMs ?? 600_000, maxResponseBytes: maxRequestBytes });
+  const proto = etcdProto();
+  const watchService = preEncodedEvents(proto.Watch.service);
+  const hub = new WatchHub(state.mvcc, {
+    progressIntervalMs: options.progressNotifyIntervalMs ?? 600_000,
+    maxResponseBytes: maxRequestBytes,
+    encodeEvent: (event) => watchService.Watch.responseSerialize({ events: [event] }),
+  });
   durability.onPublish = (events, rev) => (events.length ? hub.publish(events) : hub.advance(rev));
 
   // IDs kept below 2^53 so they encode as plain numbers: every reply carries them, and parsing a
@@ -92,7 +98,6 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     if (size > maxRequestBytes) throw Errors.requestTooLarge();
   };
 
-  const proto = etcdProto();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -141,7 +146,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       call.on('error', () => {});
     },
   });
-  server.addService(proto.Watch.service, {
+  server.addService(watchService, {
     Watch: (call: grpc.ServerDuplexStream<WatchRequest, unknown>) => {
       const stream = hub.openStream((r: WatchResponseMsg) => {
         if (!call.cancelled && !call.destroyed) call.write({ ...r, header: header(r.header.revision) });
@@ -250,6 +255,21 @@ async function probeListen(listen: string): Promise<void> {
 }
 
 const SIZE = Symbol('requestSize');
+
+/**
+ * The Watch service with a serializer that also accepts pre-encoded events: a WatchResponse's
+ * repeated `events` field is just its entries concatenated, so the hub encodes each event once and
+ * every watcher's response is its own small header plus those shared bytes.
+ */
+function preEncodedEvents(def: grpc.ServiceDefinition): grpc.ServiceDefinition & { Watch: grpc.MethodDefinition<unknown, unknown> } {
+  const m = def.Watch as grpc.MethodDefinition<unknown, unknown>;
+  const serialize = (res: unknown): Buffer => {
+    const { encodedEvents, ...rest } = res as { encodedEvents?: Buffer[] };
+    const head = m.responseSerialize(rest);
+    return encodedEvents && encodedEvents.length > 0 ? Buffer.concat([head, ...encodedEvents]) : head;
+  };
+  return { ...def, Watch: { ...m, responseSerialize: serialize } } as grpc.ServiceDefinition & { Watch: grpc.MethodDefinition<unknown, unknown> };
+}
 
 /** Wraps each method's deserializer to remember the encoded size, for etcd's request size limit. */
 function measured(def: grpc.ServiceDefinition): grpc.ServiceDefinition {

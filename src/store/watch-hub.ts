@@ -12,7 +12,12 @@ export interface WatchResponseMsg {
   cancel_reason?: string;
   fragment?: boolean;
   events?: unknown[];
+  /** Events already encoded as WatchResponse field 11 entries (appended by the serializer). */
+  encodedEvents?: Buffer[];
 }
+
+/** Encodes one Event message as a WatchResponse `events` entry (tag + length + bytes). */
+export type EventEncoder = (event: unknown) => Buffer;
 
 interface Watcher {
   readonly id: number;
@@ -48,8 +53,9 @@ export class WatchHub {
 
   constructor(
     private readonly mvcc: Mvcc,
-    options: { progressIntervalMs: number; maxResponseBytes: number },
+    options: { progressIntervalMs: number; maxResponseBytes: number; encodeEvent?: EventEncoder },
   ) {
+    this.encodeEvent = options.encodeEvent;
     this.committedRev = mvcc.rev;
     this.maxResponseBytes = options.maxResponseBytes;
     this.progressTimer = setInterval(() => this.progressTick(), options.progressIntervalMs);
@@ -57,6 +63,9 @@ export class WatchHub {
   }
 
   private readonly maxResponseBytes: number;
+  private readonly encodeEvent: EventEncoder | undefined;
+  /** Per event, its encoding without and with prev_kv: a fan-out to N watchers encodes it once. */
+  private readonly encoded = new WeakMap<MvccEvent, [Buffer | undefined, Buffer | undefined]>();
 
   get watcherCount(): number {
     let n = this.ranged.size;
@@ -159,17 +168,27 @@ export class WatchHub {
 
   private sendEvents(w: Watcher, events: MvccEvent[], rev: number): void {
     w.active = true;
-    const msgs = events.map((e) => ({
-      type: e.type,
-      kv: e.type === 0 ? kvMsg(e.kv) : { key: e.kv.keyBuf, mod_revision: e.kv.mod, create_revision: 0, version: 0, value: EMPTY, lease: 0 },
-      prev_kv: w.prevKv && e.prev ? kvMsg(e.prev) : null,
-    }));
-    if (w.fragment) {
-      const parts = fragment(msgs, this.maxResponseBytes);
-      parts.forEach((p, i) => w.stream.send({ header: { revision: rev }, watch_id: w.id, events: p, fragment: i < parts.length - 1 }));
+    if (w.fragment || !this.encodeEvent) {
+      const msgs = events.map((e) => this.eventMsg(e, w.prevKv));
+      const parts = w.fragment ? fragment(msgs, this.maxResponseBytes) : [msgs];
+      parts.forEach((p, i) => w.stream.send({ header: { revision: rev }, watch_id: w.id, events: p, fragment: w.fragment && i < parts.length - 1 }));
       return;
     }
-    w.stream.send({ header: { revision: rev }, watch_id: w.id, events: msgs });
+    const withPrev = w.prevKv ? 1 : 0;
+    const encodedEvents = events.map((e) => {
+      let pair = this.encoded.get(e);
+      if (!pair) this.encoded.set(e, (pair = [undefined, undefined]));
+      return (pair[withPrev] ??= this.encodeEvent!(this.eventMsg(e, w.prevKv)));
+    });
+    w.stream.send({ header: { revision: rev }, watch_id: w.id, encodedEvents });
+  }
+
+  private eventMsg(e: MvccEvent, prevKv: boolean) {
+    return {
+      type: e.type,
+      kv: e.type === 0 ? kvMsg(e.kv) : { key: e.kv.keyBuf, mod_revision: e.kv.mod, create_revision: 0, version: 0, value: EMPTY, lease: 0 },
+      prev_kv: prevKv && e.prev ? kvMsg(e.prev) : null,
+    };
   }
 
   private progressTick(): void {
