@@ -23,7 +23,7 @@ export function registerKvCommands(program: Command): void {
           const r = await c.etcd.range(key, { prefix: f.prefix, revision: intArg('--rev', f.rev) });
           if (f.json) console.log(JSON.stringify({ revision: r.revision, kvs: r.kvs.map(row) }));
           else if (r.kvs.length === 0) {
-            console.error(`no key ${f.prefix ? 'under' : 'named'} ${key}`);
+            console.error(`coord: no key ${f.prefix ? 'under' : 'named'} ${key}`);
             return 1;
           } else printTable(['key', 'value', 'mod rev', 'version', 'lease'], r.kvs.map((x) => [x.key, x.value.toString(), String(x.modRevision), String(x.version), x.lease === '0' ? '-' : BigInt(x.lease).toString(16)]));
         } finally {

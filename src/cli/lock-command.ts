@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { action, connectFrom, intArg, UsageError, untilSignal, withConnection, type ConnectionFlags } from './common.ts';
 
@@ -15,26 +16,29 @@ export function registerLockCommands(program: Command): void {
       action(async (name: string, command: string[], f: LockFlags) => {
         if (command.length === 0) throw new UsageError('give the command to run after --, e.g. coord lock jobs -- ./run.sh');
         const c = connectFrom(f);
-        const ac = new AbortController();
-        const onSig = () => ac.abort();
+        // A signal while waiting withdraws from the queue; once held, it only stops the command, so
+        // the lock is released after the command exits rather than reported as lost.
+        const waiting = new AbortController();
+        let child: ChildProcess | undefined;
+        const onSig = (sig: NodeJS.Signals) => (child ? child.kill('SIGTERM') : waiting.abort(new Error(sig)));
         process.once('SIGINT', onSig);
         process.once('SIGTERM', onSig);
         try {
-          const h = await c.lock(name, { ttl: intArg('--ttl', f.ttl), signal: ac.signal });
+          const h = await c.lock(name, { ttl: intArg('--ttl', f.ttl), signal: waiting.signal });
           try {
-            const child = spawn(command[0], command.slice(1), {
+            const cmd = spawn(command[0], command.slice(1), {
               stdio: 'inherit',
               env: { ...process.env, COORD_LOCK_KEY: h.key, COORD_FENCING_TOKEN: String(h.fencingToken) },
             });
+            child = cmd;
             const lost = () => {
               console.error(`coord: lock ${name} lost (${(h.signal.reason as Error)?.message}); stopping the command`);
-              child.kill('SIGTERM');
+              cmd.kill('SIGTERM');
             };
             h.signal.addEventListener('abort', lost, { once: true });
-            ac.signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
             const code = await new Promise<number>((resolve, reject) => {
-              child.on('error', (e) => reject(new UsageError(`cannot run ${command[0]}: ${e.message}`)));
-              child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 + 15 : 1)));
+              cmd.on('error', (e) => reject(new UsageError(`cannot run ${command[0]}: ${e.message}`)));
+              cmd.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? constants.signals[sig] : 0)));
             });
             const wasLost = h.signal.aborted;
             h.signal.removeEventListener('abort', lost);
@@ -55,9 +59,9 @@ export function registerLockCommands(program: Command): void {
     .action(
       action(async (name: string, value: string | undefined, f: LockFlags) => {
         const c = connectFrom(f);
-        const ac = new AbortController();
         try {
           if (f.observe) {
+            const ac = new AbortController();
             await c.etcd.status();
             void untilSignal().then(() => ac.abort());
             for await (const l of c.observe(name, ac.signal)) {
@@ -67,8 +71,15 @@ export function registerLockCommands(program: Command): void {
             return;
           }
           if (value === undefined) throw new UsageError('give a value to campaign with: coord elect <name> <value>');
-          const stop = untilSignal().then(() => ac.abort());
-          const l = await c.campaign(name, value, { ttl: intArg('--ttl', f.ttl), signal: ac.signal });
+          // A signal while campaigning withdraws; once elected it resigns. The campaign signal must
+          // not fire after election: it would close the session instead of resigning.
+          const campaigning = new AbortController();
+          let elected = false;
+          const stop = untilSignal().then((sig) => {
+            if (!elected) campaigning.abort(new Error(sig));
+          });
+          const l = await c.campaign(name, value, { ttl: intArg('--ttl', f.ttl), signal: campaigning.signal });
+          elected = true;
           console.log(f.json ? JSON.stringify({ leader: true, key: l.key, fencingToken: l.fencingToken }) : `elected leader of ${name} (key ${l.key}, token ${l.fencingToken}); Ctrl-C resigns`);
           const lost = new Promise<boolean>((resolve) => l.signal.addEventListener('abort', () => resolve(true), { once: true }));
           const why = await Promise.race([stop.then(() => false), lost]);

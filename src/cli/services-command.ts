@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ServiceInstance } from '../registry/instance.ts';
-import { action, connectFrom, printTable, untilSignal, withConnection, type ConnectionFlags } from './common.ts';
+import { action, connectFrom, printTable, untilSignal, UsageError, withConnection, type ConnectionFlags } from './common.ts';
 
 interface ServicesFlags extends ConnectionFlags {
   watch?: boolean;
@@ -26,7 +26,7 @@ export function registerServicesCommand(program: Command): void {
         const c = connectFrom(f);
         try {
           if (!name) {
-            if (f.watch) throw new Error('--watch needs a service name');
+            if (f.watch) throw new UsageError('--watch needs a service name');
             const r = await c.etcd.range(`${c.namespace}services/`, { prefix: true });
             const counts = new Map<string, number>();
             for (const kv of r.kvs) {
@@ -37,11 +37,12 @@ export function registerServicesCommand(program: Command): void {
             else printTable(['service', 'instances'], [...counts].map(([s, n]) => [s, String(n)]));
             return;
           }
+          // Discovery waits for etcd as long as it takes; a one-off listing must fail fast instead.
+          await c.etcd.status();
           if (!f.watch) {
             printInstances(await c.instances(name), f.json);
             return;
           }
-          await c.etcd.status();
           const d = c.discover(name);
           await d.ready;
           const sub = d.onChange((s) => {

@@ -31,8 +31,10 @@ export function fromGrpcError(e: unknown, what: string): CoordError {
     case status.UNAUTHENTICATED:
       return new CoordError('permission-denied', msg, { cause: e });
     default:
-      // etcd answers "leader changed"/"timed out" style errors as UNKNOWN; they are transient.
-      if (/leader|timed out|no leader|stopped|too many requests/i.test(details)) return new CoordError('unavailable', msg, { cause: e });
+      // etcd answers "leader changed"/"timed out" style errors as UNKNOWN; they are transient. So are
+      // a server-side "context deadline exceeded" (a LeaseGrant during a leader failover) and raft's
+      // "proposal dropped" (proposed while the member knows no leader).
+      if (/leader|timed out|stopped|too many requests|deadline exceeded|proposal dropped/i.test(details)) return new CoordError('unavailable', msg, { cause: e });
       return new CoordError('internal', msg, { cause: e });
   }
 }

@@ -132,7 +132,8 @@ export class EtcdClient {
   private readonly watchClient: grpc.Client;
   private readonly maintenance: grpc.Client;
   private readonly auth: grpc.Client;
-  private readonly timeoutMs: number;
+  /** The deadline of one request (see {@link ClientOptions.requestTimeoutMs}). */
+  readonly requestTimeoutMs: number;
   private token: Promise<string> | undefined;
   private closed = false;
 
@@ -140,7 +141,7 @@ export class EtcdClient {
     const list = options.endpoints ?? '127.0.0.1:2379';
     this.endpoints = (Array.isArray(list) ? list : list.split(',')).map((s) => s.trim()).filter(Boolean);
     if (this.endpoints.length === 0) throw new CoordError('invalid-argument', 'no etcd endpoints given');
-    this.timeoutMs = options.requestTimeoutMs ?? 5000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     const secure = options.tls || this.endpoints.some((e) => e.startsWith('https://'));
     const creds = secure ? grpc.credentials.createSsl(options.tls?.ca ?? null, options.tls?.key ?? null, options.tls?.cert ?? null) : grpc.credentials.createInsecure();
     const proto = etcdProto();
@@ -198,7 +199,7 @@ export class EtcdClient {
     this.assertOpen();
     const { signal } = o;
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const deadline = Date.now() + (o.timeoutMs ?? this.timeoutMs);
+    const deadline = Date.now() + (o.timeoutMs ?? this.requestTimeoutMs);
     return (withAuth ? this.metadata() : Promise.resolve(new grpc.Metadata())).then(
       (md) =>
         new Promise<Res>((resolve, reject) => {
@@ -216,7 +217,7 @@ export class EtcdClient {
 
   /** A unary call; `retry` repeats it on transient failures until the deadline (reads only). */
   private async unary<Res>(client: grpc.Client, method: string, req: unknown, o: CallOptions, retry: boolean): Promise<Res> {
-    const deadline = Date.now() + (o.timeoutMs ?? this.timeoutMs);
+    const deadline = Date.now() + (o.timeoutMs ?? this.requestTimeoutMs);
     const backoff = new Backoff({ initialMs: 50, maxMs: 1000 });
     for (;;) {
       try {

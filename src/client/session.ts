@@ -1,7 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { Backoff, sleep } from '../core/backoff.ts';
-import { CoordError, abortError } from '../core/errors.ts';
+import { CoordError, abortError, isCoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
+import { closeStream } from './stream-close.ts';
 import type { EtcdClient } from './etcd-client.ts';
 
 export interface SessionOptions {
@@ -52,7 +53,13 @@ export class Session {
     const s = new Session(client, id, ttl, sentAt);
     if (options.signal) {
       if (options.signal.aborted) await s.close();
-      else options.signal.addEventListener('abort', () => void s.close(), { once: true });
+      else {
+        const signal = options.signal;
+        const onAbort = () => void s.close();
+        signal.addEventListener('abort', onAbort, { once: true });
+        // Don't let a long-lived caller signal collect one listener (and one Session) per session.
+        s.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
+      }
     }
     return s;
   }
@@ -118,15 +125,21 @@ export class Session {
     clearTimeout(this.deadlineTimer);
     const wait = this.deadline - performance.now();
     this.deadlineTimer = setTimeout(() => {
-      if (performance.now() >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`));
+      if (performance.now() >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
       else this.armDeadline();
     }, Math.max(0, wait));
     this.deadlineTimer.unref();
   }
 
-  private markLost(err: CoordError): void {
+  /**
+   * `unconfirmed`: lost by our own deadline, not by etcd's word. etcd may still hold the lease, and
+   * our keys with it, for up to a TTL (a newly elected etcd leader extends every lease), so it is
+   * revoked now: holders have stopped, and no one else should wait on keys no one stands behind.
+   */
+  private markLost(err: CoordError, unconfirmed = false): void {
     if (this.lost || this.closed) return;
     this.stop();
+    if (unconfirmed) this.closing = this.revoke();
     this.controller.abort(err);
     this.lostEmitter.emit(err);
   }
@@ -134,23 +147,48 @@ export class Session {
   private stop(): void {
     clearTimeout(this.deadlineTimer);
     clearInterval(this.keepTimer);
-    this.stream?.cancel();
+    const s = this.stream;
     this.stream = undefined;
+    if (s) closeStream(s);
   }
 
   /**
    * Stops keeping the lease alive and revokes it (its keys go with it). Best effort when etcd is
-   * unreachable. Every call resolves only once the revoke is done, whichever call started it.
+   * unreachable. Every call resolves only once the revoke is done, whichever call started it
+   * (a lease lost by its deadline is revoked as it is lost; close() then waits for that).
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     const wasLost = this.lost;
     this.closed = true;
     this.stop();
-    this.closing = wasLost ? Promise.resolve() : this.client.leaseRevoke(this.lease, { timeoutMs: 2000 }).catch(() => {});
+    this.closing = wasLost ? Promise.resolve() : this.revoke();
     // After `closing` is set: abort listeners that call close() again must wait for the revoke too.
     if (!this.signal.aborted) this.controller.abort(new CoordError('closed', 'session closed'));
     return this.closing;
+  }
+
+  /**
+   * Revokes the lease, retrying transient failures until the lease would have run out by itself
+   * (at least 2 s), each attempt bounded by the client's request timeout. A single attempt is not
+   * enough: when the etcd leader dies, a follower forwards the revoke to it and etcd drops it
+   * without an answer, and a lease left behind keeps its lock or election key for a whole TTL.
+   * Revoking is idempotent; 'lease-not-found' means it is already gone.
+   */
+  private async revoke(): Promise<void> {
+    const end = Math.max(this.deadline, performance.now() + 2000);
+    const backoff = new Backoff({ initialMs: 50, maxMs: 250 });
+    for (;;) {
+      const left = end - performance.now();
+      if (left <= 0) return;
+      try {
+        await this.client.leaseRevoke(this.lease, { timeoutMs: Math.min(left, this.client.requestTimeoutMs) });
+        return;
+      } catch (e) {
+        if (!isCoordError(e) || !e.recoverable) return;
+        await sleep(Math.min(backoff.next(), Math.max(0, end - performance.now())));
+      }
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

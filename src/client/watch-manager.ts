@@ -4,6 +4,7 @@ import { CoordError } from '../core/errors.ts';
 import { Emitter, type Disposable } from '../core/events.ts';
 import type { KeyValueMsg } from '../protocol/etcd-types.ts';
 import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
+import { closeStream } from './stream-close.ts';
 import { fromGrpcError } from './errors-grpc.ts';
 
 export interface WatchOptions {
@@ -141,7 +142,7 @@ export class WatchManager {
     this.probeTimer = undefined;
     const s = this.stream;
     this.stream = undefined;
-    s?.cancel();
+    if (s) closeStream(s);
   }
 
   private connect(): void {

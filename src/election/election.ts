@@ -52,7 +52,9 @@ export async function campaign(client: EtcdClient, prefix: string, name: string,
     const resign = async () => {
       if (resigned.signal.aborted) return;
       resigned.abort(new CoordError('not-leader', `resigned from ${name}`));
-      await client.txn({ compare: [compare.createRevision(key, '=', rev)], success: [op.delete(key)] }, { timeoutMs: 2000 }).catch(() => {});
+      // One bounded attempt: closing the session revokes the lease, and the key with it, retrying.
+      const timeoutMs = Math.min(2000, client.requestTimeoutMs);
+      await client.txn({ compare: [compare.createRevision(key, '=', rev)], success: [op.delete(key)] }, { timeoutMs }).catch(() => {});
       await session.close();
     };
     return {

@@ -97,7 +97,7 @@ export class Registration {
         } catch (e) {
           const err = e as CoordError;
           if (!err.recoverable && err.code !== 'lease-not-found') throw err;
-          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+          await new Promise((r) => setTimeout(r, Math.min(500, 100 * 2 ** attempt)));
         }
       }
     };
