@@ -1,6 +1,7 @@
 import { CoordError, abortError } from '../core/errors.ts';
 import { compare, op, type EtcdClient } from '../client/etcd-client.ts';
 import { Session } from '../client/session.ts';
+import { waitDelete } from './wait-deletes.ts';
 
 export interface SemaphoreOptions {
   /** TTL of the lease behind a permit, seconds. Default 10. */
@@ -40,7 +41,7 @@ export async function acquirePermit(client: EtcdClient, prefix: string, name: st
       // etcd's count ignores the create-revision filter, so count the returned keys instead.
       const ahead = await client.range(pfx, { prefix: true, maxCreateRevision: myRev - 1, keysOnly: true, limit: permits, signal: both });
       if (ahead.kvs.length < permits) break;
-      await nextDelete(client, pfx, ahead.revision + 1, both);
+      await waitDelete(client, pfx, ahead.revision + 1, both, true);
     }
     const released = new AbortController();
     const release = async () => {
@@ -54,19 +55,4 @@ export async function acquirePermit(client: EtcdClient, prefix: string, name: st
     if (signal.aborted) throw abortError(signal, `semaphore ${name}`);
     throw e;
   }
-}
-
-function nextDelete(client: EtcdClient, pfx: string, fromRev: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const w = client.watches.watch(pfx, { prefix: true, startRevision: fromRev, noPut: true });
-    const done = (f: () => void) => {
-      signal.removeEventListener('abort', onAbort);
-      w.close();
-      f();
-    };
-    const onAbort = () => done(() => reject(abortError(signal)));
-    signal.addEventListener('abort', onAbort, { once: true });
-    w.onEvents(() => done(resolve));
-    w.onError(() => done(resolve));
-  });
 }

@@ -15,10 +15,10 @@ export async function waitDeletes(client: EtcdClient, prefix: string, maxCreateR
   }
 }
 
-/** Resolves when `key` is deleted at or after `fromRev`. */
-export function waitDelete(client: EtcdClient, key: string, fromRev: number, signal: AbortSignal): Promise<void> {
+/** Resolves when `key` (or, with `prefix`, any key under it) is deleted at or after `fromRev`. */
+export function waitDelete(client: EtcdClient, key: string, fromRev: number, signal: AbortSignal, prefix = false): Promise<void> {
   return new Promise((resolve, reject) => {
-    const w = client.watches.watch(key, { startRevision: fromRev, noPut: true });
+    const w = client.watches.watch(key, { startRevision: fromRev, noPut: true, prefix });
     const done = (f: () => void) => {
       signal.removeEventListener('abort', onAbort);
       w.close();
