@@ -1,6 +1,6 @@
 import { CoordError, abortError } from '../core/errors.ts';
 import { compare, op, type EtcdClient, type KeyValue } from '../client/etcd-client.ts';
-import { Session } from '../client/session.ts';
+import { withQueueEntry } from '../lock/queue-entry.ts';
 import { waitDeletes } from '../lock/wait-deletes.ts';
 
 export interface CampaignOptions {
@@ -35,18 +35,13 @@ const firstCreated = { prefix: true, sort: { target: 'create', order: 'ascend' }
 
 /** etcd's `concurrency.Election` protocol and layout: `<prefix>/<lease-id-hex>`, leader = lowest create revision. */
 export async function campaign(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
-  const signal = options.signal ?? new AbortController().signal;
-  const session = await Session.create(client, { ttl: options.ttl ?? 10, signal });
-  const pfx = `${prefix}/`;
-  const key = `${pfx}${session.leaseHex}`;
-  const both = AbortSignal.any([signal, session.signal]);
-  try {
+  return withQueueEntry(client, prefix, `campaign for ${name}`, options, async ({ session, pfx, key, signal }) => {
     const r = await client.txn(
       { compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease: session.lease })], failure: [op.get(key)] },
-      { signal: both },
+      { signal },
     );
     const rev = r.succeeded ? r.revision : r.responses[0].kvs![0].createRevision;
-    await waitDeletes(client, pfx, rev - 1, both);
+    await waitDeletes(client, pfx, rev - 1, signal);
     const resigned = new AbortController();
     const handleSignal = AbortSignal.any([session.signal, resigned.signal]);
     const resign = async () => {
@@ -70,11 +65,7 @@ export async function campaign(client: EtcdClient, prefix: string, name: string,
       resign,
       [Symbol.asyncDispose]: resign,
     };
-  } catch (e) {
-    await session.close();
-    if (signal.aborted) throw abortError(signal, `campaign for ${name}`);
-    throw e;
-  }
+  });
 }
 
 /** The current leader, or undefined when nobody holds the seat. */
