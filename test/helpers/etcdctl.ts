@@ -105,6 +105,8 @@ export class Etcdctl {
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // etcdctl may exit before reading its input (EPIPE); its exit status tells what happened.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input);
     const timer = setTimeout(() => killQuietly(child.pid as number, 'SIGKILL'), timeoutMs);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
