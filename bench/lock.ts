@@ -60,16 +60,36 @@ export async function run(): Promise<void> {
   const results = await onEachBackend(async (server) => {
     const coord = await measure('coord lock', server.pid, coordContenders(server.endpoint));
     const base = await measure('etcd3 try-lock + retry', server.pid, baselineContenders(server.endpoint));
-    return { coord, base };
+    const floorMs = await durableWriteMs(server.endpoint);
+    return { coord, base, floorMs };
   });
   dog.clear();
   print(results);
 }
 
+/**
+ * p50 of one sequential put from this process: the floor of a strict FIFO hand-off, which cannot
+ * complete before the holder's release (a durable write) commits and the next holder hears of it.
+ */
+async function durableWriteMs(endpoint: string): Promise<number> {
+  const c = connect({ endpoints: endpoint });
+  try {
+    const t: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const t0 = performance.now();
+      await c.etcd.put('bench/floor', String(i));
+      t.push(performance.now() - t0);
+    }
+    return percentile(Float64Array.from(t).sort(), 50);
+  } finally {
+    await c.close();
+  }
+}
+
 interface ContenderSet {
   contenders: Contender[];
   retries(): number;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 function coordContenders(endpoint: string): ContenderSet {
@@ -80,7 +100,7 @@ function coordContenders(endpoint: string): ContenderSet {
       return { token: h.fencingToken, release: () => h.release() };
     }),
     retries: () => 0,
-    close: () => clients.forEach((c) => c.close()),
+    close: async () => void (await Promise.all(clients.map((c) => c.close()))),
   };
 }
 
@@ -162,7 +182,7 @@ async function measure(what: string, serverPid: number, set: ContenderSet): Prom
     return summarize(done, pending, t0, t1, { violations, errors, retries, cpu });
   } finally {
     stop.abort(new Error('bench over'));
-    set.close();
+    await set.close();
   }
 }
 
@@ -201,7 +221,7 @@ function summarize(done: Acquisition[], pending: Acquisition[], t0: number, t1: 
   };
 }
 
-function print(results: Map<BackendName, { coord: Run; base: Run }>): void {
+function print(results: Map<BackendName, { coord: Run; base: Run; floorMs: number }>): void {
   const names = [...results.keys()];
   const rows: Array<[string, (r: Run) => number, (n: number) => string, 'higher' | 'lower' | '']> = [
     ['acquisitions/s', (r) => r.perSec, (n) => n.toFixed(1), 'higher'],
@@ -235,6 +255,11 @@ function print(results: Map<BackendName, { coord: Run; base: Run }>): void {
     const { coord } = results.get(n)!;
     const fifo = coord.outOfRevisionOrder === 0 && coord.overtakes === 0;
     console.log(`${n}: coord strict FIFO by create revision: ${fifo ? 'yes' : 'NO'} (${coord.outOfRevisionOrder} acquisitions below the previous holder's revision, ${coord.overtakes} overtakes); throughput vs baseline ${ratio(coord.perSec, results.get(n)!.base.perSec)} (goal ≥ 5x)`);
+  }
+  for (const n of names) {
+    const { base, floorMs } = results.get(n)!;
+    const ceiling = 1000 / floorMs;
+    console.log(`${n}: floor: one sequential durable put takes ${fmtMs(floorMs)} ms (p50), so a FIFO hand-off (release commits, then the next holder hears of it) cannot beat ${ceiling.toFixed(0)}/s = ${ratio(ceiling, base.perSec)} the baseline`);
   }
   console.log('"earlier waiter": coord = lower create revision (its queue position); baseline = started trying earlier (it has no queue).');
 }

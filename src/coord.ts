@@ -3,6 +3,7 @@ import { ConfigCenter } from './config/config-center.ts';
 import { EtcdClient, type ClientOptions } from './client/etcd-client.ts';
 import { campaign, leader, observe, type CampaignOptions, type Leader, type Leadership } from './election/election.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './lock/lock.ts';
+import { closeSessionPool } from './lock/session-pool.ts';
 import { acquirePermit, type Permit, type SemaphoreOptions } from './lock/semaphore.ts';
 import { Discovery, type DiscoveryOptions } from './registry/discovery.ts';
 import { Registration, type RegisterOptions } from './registry/registration.ts';
@@ -95,13 +96,22 @@ export class Coord {
     return `${this.namespace}elections/${checkName(name)}`;
   }
 
-  close(): void {
+  /**
+   * Closes every watch and discovery of this client, revokes the leases its locks, permits and
+   * candidacies used (at most 2 s: with etcd unreachable they expire within their TTL), and closes
+   * the connection. Held locks and leadership end with it.
+   */
+  async close(): Promise<void> {
     for (const o of this.owned) o.close();
-    this.etcd.close();
+    try {
+      await closeSessionPool(this.etcd, 2000);
+    } finally {
+      this.etcd.close();
+    }
   }
 
-  [Symbol.dispose](): void {
-    this.close();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

@@ -49,7 +49,7 @@ export function registerLockCommands(program: Command): void {
         } finally {
           process.off('SIGINT', onSig);
           process.off('SIGTERM', onSig);
-          c.close();
+          await c.close();
         }
       }),
     );
@@ -89,7 +89,7 @@ export function registerLockCommands(program: Command): void {
           }
           await l.resign();
         } finally {
-          c.close();
+          await c.close();
         }
       }),
     );

@@ -8,8 +8,10 @@ import type { EtcdClient } from './etcd-client.ts';
 export interface SessionOptions {
   /** Lease TTL in seconds. Default 10. */
   ttl?: number;
-  /** Aborting it before the lease is granted rejects create(); afterwards it closes the session. */
+  /** Aborting it before the lease is granted rejects create(); afterwards it closes the session (see `signalScope`). */
   signal?: AbortSignal;
+  /** `'grant'`: the signal only bounds the lease grant, not the session's life. Default `'lifetime'`. */
+  signalScope?: 'grant' | 'lifetime';
 }
 
 /**
@@ -51,7 +53,7 @@ export class Session {
     const sentAt = performance.now();
     const { id, ttl } = await client.leaseGrant(options.ttl ?? 10, { signal: options.signal });
     const s = new Session(client, id, ttl, sentAt);
-    if (options.signal) {
+    if (options.signal && options.signalScope !== 'grant') {
       if (options.signal.aborted) await s.close();
       else {
         const signal = options.signal;

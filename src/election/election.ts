@@ -35,22 +35,19 @@ const firstCreated = { prefix: true, sort: { target: 'create', order: 'ascend' }
 
 /** etcd's `concurrency.Election` protocol and layout: `<prefix>/<lease-id-hex>`, leader = lowest create revision. */
 export async function campaign(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
-  return withQueueEntry(client, prefix, `campaign for ${name}`, options, async ({ session, pfx, key, signal }) => {
+  return withQueueEntry(client, prefix, `campaign for ${name}`, options, async ({ session, pfx, key, signal, lost, leave }) => {
     const r = await client.txn(
       { compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease: session.lease })], failure: [op.get(key)] },
       { signal },
     );
     const rev = r.succeeded ? r.revision : r.responses[0].kvs![0].createRevision;
-    await waitDeletes(client, pfx, rev - 1, signal);
+    await waitDeletes(client, pfx, key, rev, `campaign for ${name}`, signal);
     const resigned = new AbortController();
-    const handleSignal = AbortSignal.any([session.signal, resigned.signal]);
+    const handleSignal = AbortSignal.any([lost, resigned.signal]);
     const resign = async () => {
       if (resigned.signal.aborted) return;
       resigned.abort(new CoordError('not-leader', `resigned from ${name}`));
-      // One bounded attempt: closing the session revokes the lease, and the key with it, retrying.
-      const timeoutMs = Math.min(2000, client.requestTimeoutMs);
-      await client.txn({ compare: [compare.createRevision(key, '=', rev)], success: [op.delete(key)] }, { timeoutMs }).catch(() => {});
-      await session.close();
+      await leave(rev);
     };
     return {
       name,

@@ -1,4 +1,3 @@
-import { CoordError } from '../core/errors.ts';
 import { compare, op, type EtcdClient } from '../client/etcd-client.ts';
 import { heldHandle, withQueueEntry, type HeldHandle } from './queue-entry.ts';
 import { waitDeletes } from './wait-deletes.ts';
@@ -36,12 +35,10 @@ export async function acquireLock(client: EtcdClient, prefix: string, name: stri
     const owner = r.responses[1].kvs![0];
     if (owner && owner.createRevision !== myRev) {
       if (tryOnly) {
-        await session.close();
+        await entry.leave(myRev);
         return undefined;
       }
-      await waitDeletes(client, pfx, myRev - 1, signal);
-      // Our key may have gone with an expired lease while we waited.
-      if (!(await client.get(key, { signal }))) throw new CoordError('lease-lost', `lock ${name}: our queue entry vanished (lease expired while waiting)`);
+      await waitDeletes(client, pfx, key, myRev, `lock ${name}`, signal);
     }
     return heldHandle(name, entry, myRev, `lock ${name}`);
   });

@@ -1,6 +1,7 @@
 import { CoordError, abortError } from '../core/errors.ts';
 import type { EtcdClient } from '../client/etcd-client.ts';
-import { Session } from '../client/session.ts';
+import type { Session } from '../client/session.ts';
+import { sessionPool, type SessionLoan } from './session-pool.ts';
 
 /** One participant in an etcd `concurrency` queue: a session and its key `<prefix>/<lease-hex>`. */
 export interface QueueEntry {
@@ -10,12 +11,16 @@ export interface QueueEntry {
   key: string;
   /** Aborts when the caller gives up or the session's lease is lost. */
   signal: AbortSignal;
+  /** Deletes the key (if still at `createRevision`, when given) and hands the session back. */
+  leave(createRevision?: number): Promise<void>;
+  /** Aborts when the session's lease is lost (not when the caller gives up). */
+  lost: AbortSignal;
 }
 
 /**
- * Runs `body` with a fresh queue entry (lease TTL `ttl`, default 10 s). If `body` fails the entry's
- * lease is revoked, and a failure caused by the caller's signal surfaces as an 'aborted' error
- * naming `what`. On success the session belongs to whatever `body` returned.
+ * Runs `body` with a queue entry on a pooled session (lease TTL `ttl`, default 10 s). If `body`
+ * fails the entry's key is removed, and a failure caused by the caller's signal surfaces as an
+ * 'aborted' error naming `what`. On success the entry belongs to whatever `body` returned.
  */
 export async function withQueueEntry<T>(
   client: EtcdClient,
@@ -25,12 +30,26 @@ export async function withQueueEntry<T>(
   body: (entry: QueueEntry) => Promise<T>,
 ): Promise<T> {
   const signal = options.signal ?? new AbortController().signal;
-  const session = await Session.create(client, { ttl: options.ttl ?? 10, signal });
   const pfx = `${prefix}/`;
+  let loan: SessionLoan;
   try {
-    return await body({ session, pfx, key: `${pfx}${session.leaseHex}`, signal: AbortSignal.any([signal, session.signal]) });
+    loan = await sessionPool(client).borrow(options.ttl ?? 10, pfx, signal);
   } catch (e) {
-    await session.close();
+    if (signal.aborted) throw abortError(signal, what);
+    throw e;
+  }
+  try {
+    if (signal.aborted) throw abortError(signal, what);
+    return await body({
+      session: loan.session,
+      pfx,
+      key: loan.key,
+      signal: AbortSignal.any([signal, loan.signal]),
+      leave: loan.done,
+      lost: loan.signal,
+    });
+  } catch (e) {
+    await loan.done();
     if (signal.aborted) throw abortError(signal, what);
     throw e;
   }
@@ -49,14 +68,14 @@ export interface HeldHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** The handle for a won queue entry: releasing it revokes the lease, which deletes the key. */
+/** The handle for a won queue entry: releasing it deletes the key and hands the lease back. */
 export function heldHandle(name: string, entry: QueueEntry, fencingToken: number, what: string): HeldHandle {
   const released = new AbortController();
   const release = async () => {
     if (released.signal.aborted) return;
     released.abort(new CoordError('lock-not-held', `${what} released`));
-    await entry.session.close();
+    await entry.leave(fencingToken);
   };
-  const signal = AbortSignal.any([entry.session.signal, released.signal]);
+  const signal = AbortSignal.any([entry.lost, released.signal]);
   return { name, key: entry.key, fencingToken, signal, release, [Symbol.asyncDispose]: release };
 }
