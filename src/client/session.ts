@@ -75,6 +75,18 @@ export class Session {
     return this.signal.aborted;
   }
 
+  /**
+   * Whether the lease is still ours, checking its deadline now rather than when a timer gets to run:
+   * after the process was paused (SIGSTOP, a long GC, a blocked event loop) timers fire late, and the
+   * signal may not have aborted yet although the TTL ran out. A passed deadline marks the session lost.
+   */
+  checkAlive(): boolean {
+    if (!this.lost && !this.closed && performance.now() >= this.deadline) {
+      this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
+    }
+    return !this.lost && !this.closed;
+  }
+
   /** Throws the loss reason if the lease was lost. */
   assertAlive(): void {
     if (this.signal.aborted) throw abortError(this.signal, 'session');

@@ -25,6 +25,8 @@ export interface Leadership {
   readonly fencingToken: number;
   /** Aborts when leadership is lost (lease not kept alive) or given up. */
   readonly signal: AbortSignal;
+  /** Whether it is still the leader, checking the lease deadline now (see `LockHandle.isHeld`). */
+  isLeader(): boolean;
   /** Publishes a new value without giving up leadership. */
   proclaim(value: string): Promise<void>;
   resign(): Promise<void>;
@@ -54,6 +56,7 @@ export async function campaign(client: EtcdClient, prefix: string, name: string,
       key,
       fencingToken: rev,
       signal: handleSignal,
+      isLeader: () => !resigned.signal.aborted && session.checkAlive() && !lost.aborted,
       async proclaim(v: string) {
         if (handleSignal.aborted) throw abortError(handleSignal, `proclaim on ${name}`);
         const p = await client.txn({ compare: [compare.createRevision(key, '=', rev)], success: [op.put(key, v, { lease: session.lease })] });

@@ -64,6 +64,11 @@ export interface HeldHandle {
   readonly fencingToken: number;
   /** Aborts when the hold is lost (its lease could not be kept alive) or released. */
   readonly signal: AbortSignal;
+  /**
+   * Whether it is still held, checking the lease deadline now: right after a pause (SIGSTOP, long
+   * GC) timers run late and `signal` may not have aborted yet. If not, `signal` aborts at once.
+   */
+  isHeld(): boolean;
   release(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -77,5 +82,6 @@ export function heldHandle(name: string, entry: QueueEntry, fencingToken: number
     await entry.leave(fencingToken);
   };
   const signal = AbortSignal.any([entry.lost, released.signal]);
-  return { name, key: entry.key, fencingToken, signal, release, [Symbol.asyncDispose]: release };
+  const isHeld = () => !released.signal.aborted && entry.session.checkAlive() && !entry.lost.aborted;
+  return { name, key: entry.key, fencingToken, signal, isHeld, release, [Symbol.asyncDispose]: release };
 }

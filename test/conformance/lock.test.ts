@@ -97,6 +97,19 @@ for (const backend of backends()) {
       await h2.release();
     });
 
+    it('isHeld() sees a lease that ran out while the process was paused, before any timer has run', async () => {
+      const { make } = coordOn(f, 'paused', clients);
+      const h = await make().lock('x', { ttl: 2 });
+      assert.equal(h.isHeld(), true);
+      // Block the event loop past the TTL, as a SIGSTOP or a long GC pause would.
+      const end = performance.now() + 2600;
+      while (performance.now() < end);
+      assert.equal(h.signal.aborted, false, 'no timer has had a chance to run yet');
+      assert.equal(h.isHeld(), false);
+      assert.ok(isCoordError(h.signal.reason, 'lease-lost'), String(h.signal.reason));
+      await h.release();
+    });
+
     it('releases with await using', async () => {
       const { make } = coordOn(f, 'using', clients);
       const c = make();

@@ -1,7 +1,7 @@
 // One lock-pause worker process: loops { lock → write begin → a few writes with small sleeps →
 // write end → release } against the fenced resource, forever, reporting on stdout as JSON lines:
 // {"ev":"begin","token":N} once its begin was accepted, {"ev":"end","token":N,"cut":bool} when the
-// section is over (cut: a write was refused, or — careful mode — the lock's signal had aborted).
+// section is over (cut: a write was refused, or — careful mode — isHeld() said the lock was lost).
 // Naive mode never looks at the lock's signal: a process paused past its TTL wakes up believing it
 // still holds the lock, which is exactly the hazard fencing tokens exist for.
 import { connect } from '../../../src/index.ts';
@@ -20,7 +20,7 @@ export interface WorkerConfig {
   writes: number;
   /** Sleep before each of them, ms. */
   stepMs: number;
-  /** Check the lock's signal before each write (fencing must make the resource safe without it). */
+  /** Check isHeld() before each write (fencing must make the resource safe without it). */
   careful: boolean;
 }
 
@@ -38,15 +38,15 @@ async function write(kind: WriteKind, token: number): Promise<boolean> {
   return answer.accepted === true;
 }
 
-async function section(token: number, signal: AbortSignal): Promise<boolean> {
+async function section(token: number, held: () => boolean): Promise<boolean> {
   if (!(await write('begin', token))) return false;
   report({ ev: 'begin', token });
   for (let i = 0; i < config.writes; i++) {
     await sleep(config.stepMs);
-    if (config.careful && signal.aborted) return false;
+    if (config.careful && !held()) return false;
     if (!(await write('data', token))) return false;
   }
-  if (config.careful && signal.aborted) return false;
+  if (config.careful && !held()) return false;
   return write('end', token);
 }
 
@@ -60,7 +60,7 @@ for (;;) {
     continue;
   }
   const token = lock.fencingToken;
-  const completed = await section(token, lock.signal);
+  const completed = await section(token, () => lock.isHeld());
   report({ ev: 'end', token, cut: !completed });
   await lock.release();
 }
