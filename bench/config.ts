@@ -1,7 +1,9 @@
 // Config publish → 1,000 subscribers: coord's config center (publish + subscribe, i.e. versioned
 // records with history, delivered through ConfigWatch) against the same fan-out with plain etcd3
 // npm watches on one key (put + raw watch, no config center), on real etcd and on coord store.
-// Subscribers are spread over several clients in this process; each publish carries its send time
+// Subscribers are spread over several clients in this process (coord's subscribers of one key share
+// one etcd watch per client; the etcd3 baseline opens one watch per subscriber, as its API does);
+// each publish carries its send time
 // (performance.now(), same process), taken just before the publish/put call.
 import { Etcd3, type Watcher } from 'etcd3';
 import { connect, type Coord } from '../src/index.ts';
