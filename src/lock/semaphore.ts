@@ -1,7 +1,7 @@
 import { CoordError } from '../core/errors.ts';
 import { compare, op, type EtcdClient } from '../client/etcd-client.ts';
 import { heldHandle, withQueueEntry, type HeldHandle } from './queue-entry.ts';
-import { waitDelete } from './wait-deletes.ts';
+import { watchForDelete } from './wait-deletes.ts';
 
 export interface SemaphoreOptions {
   /** TTL of the lease behind a permit, seconds. Default 10. */
@@ -24,12 +24,9 @@ export async function acquirePermit(client: EtcdClient, prefix: string, name: st
     const { session, pfx, key, signal } = entry;
     const r = await client.txn({ compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, String(permits), { lease: session.lease })] }, { signal });
     const myRev = r.revision;
-    for (;;) {
-      // etcd's count ignores the create-revision filter, so count the returned keys instead.
-      const ahead = await client.range(pfx, { prefix: true, maxCreateRevision: myRev - 1, keysOnly: true, limit: permits, signal });
-      if (ahead.kvs.length < permits) break;
-      await waitDelete(client, pfx, ahead.revision + 1, signal, true);
-    }
+    // etcd's count ignores the create-revision filter, so count the returned keys instead.
+    const free = async () => (await client.range(pfx, { prefix: true, maxCreateRevision: myRev - 1, keysOnly: true, limit: permits, signal })).kvs.length < permits;
+    while (!(await free())) await watchForDelete(client, pfx, true, signal, free);
     return heldHandle(name, entry, myRev, `semaphore ${name} permit`);
   });
 }

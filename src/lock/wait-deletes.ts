@@ -31,21 +31,34 @@ export async function waitDeletes(client: EtcdClient, prefix: string, ownKey: st
 
 /**
  * Resolves true once the key created at `createRevision` is seen gone, or false when that could not
- * be told (the watch was compacted, the check failed): the caller reads again. The watch starts at the server's
- * current revision rather than at the revision of our read: etcd streams a watch that starts now
- * from its live event feed at once, but one that starts in the past waits for a catch-up pass that
- * runs every 100 ms — on a busy lock the revision moves on before the watch is created, and every
- * such hand-off would stall. The gap between our read and the watch is closed by one more read
- * once the watch exists. (A queue key's name is reused when its lease is, so "gone" means no key
- * with that create revision.)
+ * be told: the caller reads again. (A queue key's name is reused when its lease is, so "gone" means
+ * no key with that create revision.)
  */
 function waitGone(client: EtcdClient, key: string, createRevision: number, signal: AbortSignal): Promise<boolean> {
+  return watchForDelete(client, key, false, signal, async () => {
+    const kv = await client.get(key, { signal });
+    return !kv || kv.createRevision !== createRevision;
+  });
+}
+
+/**
+ * Watches `key` (with `prefix`, every key under it) for a deletion. Resolves true on one, or when
+ * `settled()` — run once, as soon as the watch exists — says the wait is already over; false when
+ * that could not be told (the watch was compacted, the check failed): the caller reads again.
+ *
+ * The watch starts at the server's current revision, not at the revision of the caller's last
+ * read: etcd streams a watch that starts now from its live event feed at once, but one that starts
+ * in the past waits for a catch-up pass that runs every 100 ms — on a busy lock the revision moves
+ * on before the watch is created, and hand-offs would stall. `settled()` closes the gap between the
+ * caller's read and the watch.
+ */
+export function watchForDelete(client: EtcdClient, key: string, prefix: boolean, signal: AbortSignal, settled: () => Promise<boolean>): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const w = client.watches.watch(key, { noPut: true });
-    let settled = false;
+    const w = client.watches.watch(key, { noPut: true, prefix });
+    let over = false;
     const done = (f: () => void) => {
-      if (settled) return;
-      settled = true;
+      if (over) return;
+      over = true;
       signal.removeEventListener('abort', onAbort);
       w.close();
       f();
@@ -56,35 +69,13 @@ function waitGone(client: EtcdClient, key: string, createRevision: number, signa
       if (b.events.some((e) => e.type === 'delete')) done(() => resolve(true));
     });
     w.onError(() => done(() => resolve(false)));
-    const stopChecking = w.onState((s) => {
-      if (s !== 'connected') return;
-      stopChecking.dispose();
-      client.get(key, { signal }).then(
-        (kv) => {
-          if (!kv || kv.createRevision !== createRevision) done(() => resolve(true));
-        },
-        // Let the caller's next round (a fresh read) decide.
+    const checkOnce = w.onState((state) => {
+      if (state !== 'connected') return;
+      checkOnce.dispose();
+      settled().then(
+        (yes) => yes && done(() => resolve(true)),
         () => done(() => resolve(false)),
       );
     });
-  });
-}
-
-/** Resolves when `key` (or, with `prefix`, any key under it) is deleted at or after `fromRev`. */
-export function waitDelete(client: EtcdClient, key: string, fromRev: number, signal: AbortSignal, prefix = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const w = client.watches.watch(key, { startRevision: fromRev, noPut: true, prefix });
-    const done = (f: () => void) => {
-      signal.removeEventListener('abort', onAbort);
-      w.close();
-      f();
-    };
-    const onAbort = () => done(() => reject(abortError(signal)));
-    signal.addEventListener('abort', onAbort, { once: true });
-    w.onEvents((b) => {
-      if (b.events.some((e) => e.type === 'delete')) done(resolve);
-    });
-    // A compacted resume point means the key changed long ago; re-check from the top.
-    w.onError(() => done(resolve));
   });
 }
