@@ -69,8 +69,10 @@ for (const backend of backends()) {
         const kv = await admin.etcd.get(`${ns}services/orders/i1`);
         return kv && kv.lease !== before!.lease;
       }, 10_000, 're-registration');
+      // The new key can be visible to another client a moment before this client has processed
+      // its own put response and emitted the event, so wait for the event rather than race it.
+      await until(() => registered >= 1, 5_000, 'registered event');
       assert.equal(lost, 1);
-      assert.ok(registered >= 1);
       await reg.deregister();
     });
 
