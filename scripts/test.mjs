@@ -31,7 +31,10 @@ const files = ['src', 'test']
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 
-if (filters.length === 0) run('type-check (tsc --noEmit)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', '.']);
+if (filters.length === 0) {
+  run('type-check (tsc --noEmit)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', '.']);
+  run('type-check dashboard (tsc --noEmit -p dashboard)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'dashboard']);
+}
 run(`tests (${files.length} files)`, process.execPath, [
   '--import', 'tsx',
   '--test',

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerConfigCommands } from './config-command.ts';
+import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerKvCommands } from './kv-command.ts';
 import { registerLockCommands } from './lock-command.ts';
 import { registerServicesCommand } from './services-command.ts';
@@ -17,6 +18,7 @@ registerServicesCommand(program);
 registerConfigCommands(program);
 registerLockCommands(program);
 registerKvCommands(program);
+registerDashboardCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`coord: ${(e as Error).message ?? e}`);

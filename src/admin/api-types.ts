@@ -1,0 +1,315 @@
+/**
+ * The admin API's JSON shapes, shared with the dashboard (which imports this file for types only).
+ * Revisions are etcd revisions; times are ISO 8601 strings from the admin server's clock.
+ */
+
+/**
+ * When the admin server saw something happen. etcd keeps no creation time for a key, so this is
+ * the time the dashboard observed the change on its watch (`exact: true`), or — for something that
+ * was already so when the dashboard started watching — that start time (`exact: false`: "at least
+ * since `at`").
+ */
+export interface ObservedTime {
+  at: string;
+  exact: boolean;
+}
+
+export interface ApiError {
+  /** A stable code: `invalid-argument`, `not-found`, `conflict`, `unavailable`, `unauthorized`, `read-only`, … */
+  error: string;
+  message: string;
+}
+
+export interface AdminInfo {
+  namespace: string;
+  endpoints: string[];
+  readOnly: boolean;
+  authRequired: boolean;
+  startedAt: string;
+  /** False until a metrics source is configured: health, RPS, error rate and p99 are then `null`. */
+  metricsAvailable: boolean;
+}
+
+export interface MemberView {
+  id: string;
+  name: string;
+  clientUrls: string[];
+  peerUrls: string[];
+  isLeader: boolean;
+  isLearner: boolean;
+  /** The member's own status, asked at its first client URL; absent with `error` when it did not answer. */
+  status?: { version: string; dbSize: number; revision: number; raftTerm: number };
+  error?: string;
+}
+
+export interface ClusterView {
+  /** `coord store` (the embedded single-node store) or `etcd`. */
+  kind: 'coord store' | 'etcd';
+  version: string;
+  /** Member id of the leader, as reported by the member that answered. */
+  leader: string;
+  memberId: string;
+  raftTerm: number;
+  revision: number;
+  dbSize: number;
+  members: MemberView[];
+  /** Set when the member list could not be read (the other fields still are). */
+  membersError?: string;
+}
+
+export interface Counts {
+  services: number;
+  instances: number;
+  serving: number;
+  draining: number;
+  /** Every lease granted in the cluster (all namespaces); null when the list could not be read. */
+  leases: number | null;
+  /** Distinct leases attached to keys under this namespace. */
+  leasesInNamespace: number;
+  locks: number;
+  lockWaiters: number;
+  semaphores: number;
+  elections: number;
+  configKeys: number;
+}
+
+export type Area = 'services' | 'config' | 'locks' | 'semaphores' | 'elections' | 'other';
+
+/** One line of the recent-events feed: a change observed on the namespace's watch. */
+export interface FeedEvent {
+  /** Increases by one per feed event (per admin server). */
+  seq: number;
+  revision: number;
+  /** When the dashboard observed it. */
+  at: string;
+  area: Area;
+  /** e.g. `registered`, `status`, `deregistered`, `published`, `acquired`, `released`, `elected`. */
+  kind: string;
+  key: string;
+  /** The service, config `namespace/key`, lock, semaphore or election the event is about. */
+  subject: string;
+  summary: string;
+}
+
+export interface Overview {
+  cluster: ClusterView;
+  counts: Counts;
+  /** Newest first; only what the dashboard observed since it started. */
+  events: FeedEvent[];
+  watch: WatchState;
+}
+
+export interface WatchState {
+  /** True while the namespace watch is connected; false means the views show the last known state. */
+  connected: boolean;
+  /** Revision the live views reflect. */
+  revision: number;
+  /** When the dashboard started watching (the `at` of every inexact ObservedTime). */
+  since: string;
+}
+
+/**
+ * Live health and traffic of one instance. Nothing fills it yet: the Prometheus metrics come with
+ * the observability issue through {@link AdminOptions.instanceMetrics}; until then every instance
+ * reports `null` and the UI shows "n/a".
+ */
+export interface InstanceMetrics {
+  health: 'serving' | 'not-serving' | 'unknown';
+  requestsPerSecond: number | null;
+  /** Fraction of failed requests, 0..1. */
+  errorRate: number | null;
+  p99Ms: number | null;
+}
+
+export interface InstanceView {
+  id: string;
+  service: string;
+  version: string | null;
+  endpoints: string[];
+  zone: string | null;
+  weight: number | null;
+  status: 'serving' | 'draining';
+  metadata: Record<string, string | number | boolean>;
+  key: string;
+  /** Lease ID in lowercase hex (etcd's concurrency naming); null without a lease. */
+  lease: string | null;
+  createRevision: number;
+  modRevision: number;
+  /** When this registration (this key at this create revision) was observed. */
+  registeredSince: ObservedTime;
+  /** Why the record could not be read as an instance; the other fields are then placeholders. */
+  malformed?: string;
+  metrics: InstanceMetrics | null;
+}
+
+export interface ServiceView {
+  name: string;
+  serving: number;
+  draining: number;
+  /** Records under the service that are not valid instances (listed, flagged). */
+  malformed: number;
+  versions: string[];
+  instances: InstanceView[];
+}
+
+export interface ServicesView {
+  revision: number;
+  services: ServiceView[];
+}
+
+export type ConfigFormatName = 'json' | 'yaml' | 'text';
+
+export interface ConfigVersionView {
+  raw: string;
+  format: ConfigFormatName;
+  version: number;
+  revision: number;
+  author: string;
+  message: string;
+  publishedAt: string;
+}
+
+export interface BetaView extends ConfigVersionView {
+  selector: { ids?: string[]; labels?: Record<string, string> };
+}
+
+export interface ConfigKeySummary {
+  namespace: string;
+  key: string;
+  version: number | null;
+  format: ConfigFormatName | null;
+  author: string | null;
+  publishedAt: string | null;
+  revision: number;
+  hasBeta: boolean;
+  malformed?: string;
+}
+
+export interface ConfigNamespaceView {
+  namespace: string;
+  keys: ConfigKeySummary[];
+}
+
+export interface ConfigDetail {
+  namespace: string;
+  key: string;
+  current: ConfigVersionView | null;
+  beta: BetaView | null;
+}
+
+export interface SideBySideCell {
+  /** 1-based line number in that version. */
+  line: number;
+  text: string;
+}
+
+export interface SideBySideRow {
+  kind: 'same' | 'changed' | 'removed' | 'added';
+  left: SideBySideCell | null;
+  right: SideBySideCell | null;
+}
+
+export interface DiffView {
+  from: ConfigVersionView;
+  to: ConfigVersionView;
+  /** Unified lines prefixed `' '`, `'-'` or `'+'`. */
+  lines: string[];
+  rows: SideBySideRow[];
+}
+
+export interface ValidationResult {
+  ok: boolean;
+  /** The parse error, when not ok. */
+  message?: string;
+}
+
+export interface QueueEntryView {
+  key: string;
+  /** Lease ID in lowercase hex: the last segment of the key. */
+  lease: string;
+  createRevision: number;
+  /** The create revision: a holder's fencing token. */
+  fencingToken: number;
+  /** The key's value as UTF-8 (a candidate's value; usually empty for locks). */
+  value: string;
+  /** Holders: since it became the holder. Waiters: since it joined the queue. */
+  since: ObservedTime;
+  /** The lease's granted TTL and seconds left, when it could be read. */
+  leaseTtl: { granted: number; remaining: number } | null;
+}
+
+export interface LockView {
+  name: string;
+  holder: QueueEntryView | null;
+  /** In create-revision order: the order they will hold the lock. */
+  waiters: QueueEntryView[];
+}
+
+export interface SemaphoreView {
+  name: string;
+  /** Permits as written by the acquirers (the value of the first key); null when unreadable. */
+  permits: number | null;
+  holders: QueueEntryView[];
+  waiters: QueueEntryView[];
+}
+
+export interface LeadershipTerm {
+  value: string;
+  key: string;
+  lease: string;
+  fencingToken: number;
+  from: ObservedTime;
+  /** When the dashboard saw the term end; null for the current leader. */
+  to: string | null;
+}
+
+export interface ElectionView {
+  name: string;
+  leader: QueueEntryView | null;
+  candidates: QueueEntryView[];
+  /** Observed since the dashboard started, newest first. */
+  history: LeadershipTerm[];
+}
+
+export interface CoordinationView {
+  revision: number;
+  locks: LockView[];
+  semaphores: SemaphoreView[];
+  elections: ElectionView[];
+}
+
+export interface KvMeta {
+  key: string;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  /** Lease ID in lowercase hex; null without a lease. */
+  lease: string | null;
+  size: number;
+}
+
+export interface KvListing {
+  prefix: string;
+  revision: number;
+  keys: KvMeta[];
+  /** More keys follow; ask again with `after` = the last key. */
+  more: boolean;
+}
+
+export interface KvValueView extends KvMeta {
+  /** How the value reads best: JSON, other UTF-8 text, or binary (hex only). */
+  encoding: 'json' | 'utf8' | 'binary';
+  text: string | null;
+  json: unknown;
+  hex: string;
+  /** True when `hex` was cut to its first 64 KiB. */
+  hexTruncated: boolean;
+}
+
+/** One change on a KV browser watch. */
+export interface KvChange {
+  type: 'put' | 'delete';
+  key: string;
+  revision: number;
+  size: number;
+}

@@ -1,0 +1,18 @@
+import type { Coord } from '../coord.ts';
+import type { AdminInfo } from './api-types.ts';
+import type { ClusterInfo } from './cluster-info.ts';
+import type { InstanceMetricsSource } from './instance-metrics.ts';
+import type { LiveView } from './live-view.ts';
+
+/** What every route module gets: the client, the live views, cluster reads and server settings. */
+export interface AdminContext {
+  readonly coord: Coord;
+  readonly live: LiveView;
+  readonly cluster: ClusterInfo;
+  readonly metrics: InstanceMetricsSource | undefined;
+  readonly info: AdminInfo;
+  /** Closers of the open SSE streams, so close() does not wait for browsers to hang up. */
+  readonly streams: Set<() => void>;
+  /** Who a change is attributed to when the request names no author. */
+  readonly defaultAuthor: string;
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { CoordError } from '../core/errors.ts';
+import { decodeInstance } from '../registry/instance.ts';
+import type { InstanceView, ServicesView, ServiceView } from './api-types.ts';
+import type { AdminContext } from './context.ts';
+import { parseInput } from './errors-http.ts';
+import { patchInstance } from './instance-actions.ts';
+import { leaseHex } from './kv-decode.ts';
+import type { MirroredKey } from './keyspace-mirror.ts';
+
+const nameParams = z.object({ name: z.string().min(1) });
+const instanceParams = z.object({ name: z.string().min(1), id: z.string().min(1) });
+const patchBody = z
+  .object({
+    status: z.enum(['serving', 'draining']).optional(),
+    weight: z.number().int().min(0).max(1_000_000).nullable().optional(),
+    expectedModRevision: z.number().int().positive().optional(),
+  })
+  .strict()
+  .refine((b) => b.status !== undefined || b.weight !== undefined, 'give status and/or weight');
+
+/** `/api/services`: every service with its instances; drain / undrain and weight changes. */
+export function servicesRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  app.get('/api/services', async (): Promise<ServicesView> => {
+    await ctx.live.fresh();
+    const byName = new Map<string, InstanceView[]>();
+    for (const k of ctx.live.mirror.list('services')) {
+      const v = view(ctx, k);
+      if (!v) continue;
+      if (!byName.has(v.service)) byName.set(v.service, []);
+      byName.get(v.service)!.push(v);
+    }
+    const services = [...byName].map(([name, instances]) => serviceView(name, instances));
+    return { revision: ctx.live.mirror.revision, services };
+  });
+
+  app.get('/api/services/:name', async (req): Promise<ServiceView & { revision: number }> => {
+    const { name } = parseInput(nameParams, req.params, 'path');
+    await ctx.live.fresh();
+    const prefix = `${ctx.live.mirror.ns}services/${name}/`;
+    const instances = ctx.live.mirror
+      .list('services')
+      .filter((k) => k.key.startsWith(prefix))
+      .map((k) => view(ctx, k))
+      .filter((v): v is InstanceView => v !== undefined);
+    if (instances.length === 0) throw new CoordError('not-found', `no instance of service ${JSON.stringify(name)} is registered`);
+    return { ...serviceView(name, instances), revision: ctx.live.mirror.revision };
+  });
+
+  app.patch('/api/services/:name/instances/:id', async (req) => {
+    const { name, id } = parseInput(instanceParams, req.params, 'path');
+    const body = parseInput(patchBody, req.body ?? {}, 'body');
+    const r = await patchInstance(ctx.coord.etcd, ctx.coord.namespace, name, id, body);
+    return { ...r.instance, modRevision: r.modRevision };
+  });
+}
+
+function serviceView(name: string, instances: InstanceView[]): ServiceView {
+  const ok = instances.filter((i) => !i.malformed);
+  return {
+    name,
+    instances,
+    serving: ok.filter((i) => i.status === 'serving').length,
+    draining: ok.filter((i) => i.status === 'draining').length,
+    malformed: instances.length - ok.length,
+    versions: [...new Set(ok.map((i) => i.version).filter((v): v is string => v !== null))].sort(),
+  };
+}
+
+/** An instance as the API shows it; a malformed record is listed (flagged) rather than hidden. */
+function view(ctx: AdminContext, k: MirroredKey): InstanceView | undefined {
+  const rel = k.key.slice(`${ctx.live.mirror.ns}services/`.length).split('/');
+  if (rel.length !== 2 || !rel[0] || !rel[1]) return undefined;
+  const [service, id] = rel;
+  const base = { key: k.key, lease: leaseHex(k.lease), createRevision: k.createRevision, modRevision: k.modRevision, registeredSince: k.seen };
+  const i = decodeInstance(k.value);
+  if (typeof i === 'string') {
+    return { ...base, id, service, version: null, endpoints: [], zone: null, weight: null, status: 'serving', metadata: {}, malformed: i, metrics: null };
+  }
+  const weight = Number(i.metadata?.weight);
+  return {
+    ...base,
+    id: i.id,
+    service,
+    version: i.version ?? null,
+    endpoints: i.endpoints,
+    zone: i.metadata?.zone === undefined ? null : String(i.metadata.zone),
+    weight: i.metadata?.weight === undefined || !Number.isFinite(weight) ? null : weight,
+    status: i.status ?? 'serving',
+    metadata: i.metadata ?? {},
+    metrics: ctx.metrics?.metrics(i) ?? null,
+  };
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { startAdmin } from '../admin/index.ts';
+import { action, connectFrom, untilSignal, withConnection, type ConnectionFlags } from './common.ts';
+
+interface DashboardFlags extends ConnectionFlags {
+  listen: string;
+  token?: string;
+  readOnly?: boolean;
+}
+
+/** `coord dashboard`: the admin API and web UI over any etcd (or coord store). */
+export function registerDashboardCommand(program: Command): void {
+  withConnection(program.command('dashboard'))
+    .description('serve the admin API and web dashboard for the coord keyspace of an etcd cluster')
+    .option('--listen <host:port>', 'address to serve on (anything but 127.0.0.1, localhost or [::1] needs --token)', '127.0.0.1:0')
+    .option('--token <token>', 'require this bearer token on every API call (env COORD_ADMIN_TOKEN)', process.env.COORD_ADMIN_TOKEN)
+    .option('--read-only', 'refuse every change and hide the actions in the UI')
+    .action(
+      action(async (f: DashboardFlags) => {
+        const coord = connectFrom(f);
+        try {
+          const admin = await startAdmin({ coord, listen: f.listen, token: f.token, readOnly: f.readOnly, author: process.env.USER || 'dashboard', log: (line) => console.error(line) });
+          console.log(`coord dashboard on ${admin.url} (etcd ${f.endpoints}, namespace ${coord.namespace}${f.readOnly ? ', read-only' : ''})`);
+          if (f.token) console.log('every API call needs the token: the page asks for it, or open the URL with #token=<token>');
+          const signal = await untilSignal();
+          console.error(`coord dashboard: ${signal}, shutting down`);
+          await admin.close();
+        } finally {
+          await coord.close();
+        }
+      }),
+    );
+}

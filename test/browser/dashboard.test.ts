@@ -1,0 +1,259 @@
+// The dashboard in Debian's Chromium (driven by playwright-core) against a real coord store: every
+// page opens and shows live state; a config change published through the editor reaches a
+// library subscriber and is rolled back; a drain from the Services page reaches discovery; a
+// revoked registration vanishes without a reload; token login; read-only mode. Screenshots go to
+// test-results/.
+import assert from 'node:assert/strict';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startAdmin, type AdminOptions } from '../../src/admin/index.ts';
+import { connect, type ConfigValue, type Coord } from '../../src/index.ts';
+import { startStore } from '../../src/store/index.ts';
+import { waitFor } from '../integration/admin-fixture.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
+const T = 30_000;
+
+/** Skip with a reason on a machine without Chromium; in CI (CI=true) it must be there. */
+function requireChromium(): string | undefined {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return undefined;
+  } catch {
+    const reason = `${CHROMIUM} not found: apt-get install chromium to run the browser tests`;
+    if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: they must run in CI)`);
+    return reason;
+  }
+}
+
+describe('dashboard in Chromium', { skip: requireChromium() }, () => {
+  let store: Awaited<ReturnType<typeof startStore>> | undefined;
+  let browser: Browser | undefined;
+  let n = 0;
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    store = await startStore({ listen: '127.0.0.1:0' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await store?.close();
+  });
+
+  /** A namespace, an admin server with the UI over it, a library client, and a fresh browser page. */
+  async function setup(t: TestContext, options: AdminOptions = {}): Promise<{ url: string; lib: Coord; page: Page; ns: string }> {
+    const ns = `/ui-t${++n}/`;
+    const admin = await startAdmin({ endpoints: store!.endpoint, namespace: ns, ...options });
+    const lib = connect({ endpoints: store!.endpoint, namespace: ns });
+    const context = await browser!.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(T);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    // Confirmation dialogs (rollback, promote) are answered yes.
+    page.on('dialog', (d) => void d.accept());
+    t.after(async () => {
+      await context.close();
+      await lib.close();
+      await admin.close();
+      assert.deepEqual(problems, [], 'uncaught errors in the page');
+    });
+    return { url: admin.url, lib, page, ns };
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}dashboard-${name}.png`, fullPage: true });
+
+  it('opens every page and shows what the library did', async (t) => {
+    const { url, lib, page, ns } = await setup(t);
+    const regs = await Promise.all([
+      lib.register({ id: 'orders-1', name: 'orders', version: '1.4.0', endpoints: ['grpc://127.0.0.1:5001'], metadata: { zone: 'a', weight: 10 } }),
+      lib.register({ id: 'orders-2', name: 'orders', version: '1.4.0', endpoints: ['grpc://127.0.0.1:5002'], metadata: { zone: 'b', weight: 5 } }),
+      lib.register({ id: 'inventory-1', name: 'inventory', version: '2.0.1', endpoints: ['grpc://127.0.0.1:5003'], metadata: { zone: 'a' } }),
+    ]);
+    t.after(() => Promise.all(regs.map((r) => r.deregister())));
+    await lib.config.publish('shop', 'limits.json', '{\n  "maxItems": 10\n}\n', { format: 'json', author: 'ana', message: 'initial' });
+    const other = connect({ endpoints: store!.endpoint, namespace: ns });
+    t.after(() => other.close());
+    const lock = await lib.lock('inventory/sku-42');
+    const waiting = other.lock('inventory/sku-42');
+    const leader = await lib.campaign('order-expiry', 'orders-1');
+    const candidate = other.campaign('order-expiry', 'orders-2');
+    t.after(async () => {
+      await lock.release();
+      await (await waiting).release();
+      await leader.resign();
+      await (await candidate).resign();
+    });
+
+    await page.goto(url);
+    await page.getByTestId('count-instances').getByText('3', { exact: true }).waitFor();
+    await page.getByTestId('member').getByText('leader').waitFor();
+    await page.getByTestId('event').filter({ hasText: 'campaigns in order-expiry' }).waitFor();
+    await shot(page, 'overview');
+
+    await page.getByTestId('nav-services').click();
+    await page.getByTestId('instance-orders-2').waitFor();
+    assert.equal(await page.getByTestId('instance-orders-1').getByTestId('weight').textContent(), '10');
+    assert.equal(await page.getByTestId('instance-orders-1').getByText('n/a').count(), 4, 'health, RPS, errors and p99 say n/a');
+    await shot(page, 'services');
+
+    await page.getByTestId('nav-config').click();
+    await page.getByTestId('config-key-limits.json').getByRole('link').click();
+    await page.getByTestId('current-version').getByText('v1').waitFor();
+    await shot(page, 'config-editor');
+
+    await page.getByTestId('nav-locks').click();
+    const lockRow = page.getByTestId('lock-inventory/sku-42');
+    assert.equal(await lockRow.getByTestId('fencing-token').textContent(), String(lock.fencingToken));
+    await lockRow.getByTestId('queued').waitFor();
+    await page.getByTestId('election-order-expiry').getByTestId('leader').getByText('orders-1').waitFor();
+    await page.getByTestId('election-order-expiry').getByTestId('queued').getByText('(orders-2)').waitFor();
+    await shot(page, 'locks-elections');
+
+    await page.getByTestId('nav-kv').click();
+    await page.getByTestId('kv-row').filter({ hasText: 'services/orders/orders-1' }).click();
+    await page.getByTestId('kv-value-text').getByText('"weight": 10').waitFor();
+    // Live: a key written now shows up without a reload.
+    await lib.etcd.put(`${ns}notes/hello`, 'world');
+    await page.getByTestId('kv-change').filter({ hasText: `${ns}notes/hello` }).waitFor();
+    await page.getByTestId('kv-row').filter({ hasText: 'notes/hello' }).waitFor();
+    await page.getByTestId('kv-view-hex').click();
+    await page.getByTestId('kv-value-text').getByText('7b 22 69 64').waitFor();
+    await shot(page, 'kv');
+  });
+
+  it('publishes through the editor to a subscriber, refuses invalid JSON, diffs and rolls back', async (t) => {
+    const { url, lib, page } = await setup(t);
+    await lib.config.publish('shop', 'limits.json', '{\n  "maxItems": 10\n}\n', { format: 'json', author: 'ana' });
+    const received: Array<ConfigValue | undefined> = [];
+    const sub = lib.config.subscribe('shop', 'limits.json', (v) => received.push(v));
+    t.after(() => sub.close());
+    await sub.ready;
+
+    await page.goto(`${url}config/shop/limits.json`);
+    await page.getByTestId('current-version').getByText('v1').waitFor();
+    const editor = page.getByTestId('value');
+    await editor.fill('{\n  "maxItems": ');
+    await page.getByTestId('validity').getByText(/not valid JSON/).waitFor();
+    assert.equal(await page.getByTestId('publish-button').isDisabled(), true, 'invalid JSON cannot be published');
+    await shot(page, 'config-invalid');
+
+    await editor.fill('{\n  "maxItems": 25\n}\n');
+    await page.getByTestId('validity').getByText('valid JSON').waitFor();
+    await page.getByTestId('message').fill('more items');
+    await page.getByTestId('publish-button').click();
+    await page.getByTestId('current-version').getByText('v2').waitFor();
+    await waitFor(() => received.at(-1)?.version === 2, T, 'the subscriber to receive v2');
+    assert.deepEqual(received.at(-1)!.value, { maxItems: 25 });
+    assert.equal(received.at(-1)!.author, 'dashboard');
+    assert.equal(received.at(-1)!.message, 'more items');
+
+    await page.getByTestId('tab-history').click();
+    await page.getByTestId('version-2').waitFor();
+    const changed = page.getByTestId('diff-changed');
+    await changed.first().waitFor();
+    assert.match((await changed.first().textContent()) ?? '', /"maxItems": 10.*"maxItems": 25/);
+    await shot(page, 'config-history-diff');
+
+    await page.getByTestId('version-1').getByTestId('rollback').click();
+    await page.getByTestId('current-version').getByText('v3').waitFor();
+    await waitFor(() => received.at(-1)?.version === 3, T, 'the subscriber to receive the rollback');
+    assert.deepEqual(received.at(-1)!.value, { maxItems: 10 });
+    assert.equal(received.at(-1)!.message, 'rollback to v1');
+    await page.getByTestId('version-3').waitFor();
+    await shot(page, 'config-rolled-back');
+  });
+
+  it('gray release: publishes a beta to one instance, then promotes it', async (t) => {
+    const { url, lib, page } = await setup(t);
+    await lib.config.publish('shop', 'flags.json', '{"fast": false}', { format: 'json' });
+    const canary = lib.config.watch('shop', 'flags.json', { identity: { id: 'orders-2' } });
+    t.after(() => canary.close());
+    await canary.ready;
+    await page.goto(`${url}config/shop/flags.json`);
+    await page.getByTestId('tab-beta').click();
+    await page.getByTestId('beta-ids').fill('orders-2');
+    await page.getByTestId('beta-editor').getByTestId('value').fill('{"fast": true}');
+    await page.getByTestId('beta-editor').getByTestId('validity').getByText('valid JSON').waitFor();
+    await page.getByTestId('publish-beta').click();
+    await page.getByTestId('beta-selector').getByText('id orders-2').waitFor();
+    await waitFor(() => (canary.current()?.value as { fast?: boolean } | undefined)?.fast === true, T, 'the canary to get the beta');
+    assert.deepEqual((await lib.config.get('shop', 'flags.json'))!.value, { fast: false }, 'everyone else keeps the stable value');
+    await shot(page, 'config-beta');
+    await page.getByTestId('promote').click();
+    await page.getByTestId('current-version').getByText('v2').waitFor();
+    assert.deepEqual((await lib.config.get('shop', 'flags.json'))!.value, { fast: true });
+    assert.equal(await lib.config.getBeta('shop', 'flags.json'), undefined);
+  });
+
+  it('drains an instance from the Services page; a revoked registration vanishes', async (t) => {
+    const { url, lib, page } = await setup(t);
+    const r1 = await lib.register({ id: 'inventory-1', name: 'inventory', endpoints: ['grpc://127.0.0.1:6001'], metadata: { weight: 10 } });
+    const r2 = await lib.register({ id: 'inventory-2', name: 'inventory', endpoints: ['grpc://127.0.0.1:6002'], metadata: { weight: 10 } });
+    t.after(() => Promise.all([r1.deregister(), r2.deregister()]));
+    const discovery = lib.discover('inventory');
+    t.after(() => discovery.close());
+    await discovery.ready;
+
+    await page.goto(`${url}services`);
+    const row1 = page.getByTestId('instance-inventory-1');
+    await row1.getByTestId('status').getByText('serving').waitFor();
+    await row1.getByTestId('drain').click();
+    await row1.getByTestId('status').getByText('draining').waitFor();
+    await waitFor(() => discovery.snapshot().instances.find((i) => i.id === 'inventory-1')?.status === 'draining', T, 'discovery to see the drain');
+
+    await row1.getByTestId('edit-weight').click();
+    await row1.getByTestId('weight-input').fill('3');
+    await row1.getByTestId('save-weight').click();
+    await row1.getByTestId('weight').getByText('3', { exact: true }).waitFor();
+    await waitFor(() => discovery.snapshot().instances.find((i) => i.id === 'inventory-1')?.metadata?.weight === 3, T, 'discovery to see weight 3');
+    await shot(page, 'services-drained');
+
+    await r2.deregister();
+    await page.getByTestId('instance-inventory-2').waitFor({ state: 'detached' });
+    assert.equal(await page.getByTestId('instance-inventory-1').count(), 1);
+    await shot(page, 'services-instance-gone');
+  });
+
+  it('asks for the token when the server requires one', async (t) => {
+    const { url, page } = await setup(t, { listen: '127.0.0.2:0', token: 'open-sesame', dashboard: true });
+    await page.goto(url);
+    await page.getByTestId('login').waitFor();
+    await shot(page, 'login');
+    await page.getByTestId('token').fill('wrong');
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('login').getByText('Wrong token.').waitFor();
+    await page.getByTestId('token').fill('open-sesame');
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('page-overview').waitFor();
+    await page.getByTestId('stat-revision').waitFor();
+    // Signed in for the tab: a reload stays in.
+    await page.reload();
+    await page.getByTestId('page-overview').waitFor();
+  });
+
+  it('read-only mode shows the state and hides every action', async (t) => {
+    const { url, lib, page } = await setup(t, { readOnly: true });
+    const reg = await lib.register({ id: 'user-1', name: 'user', endpoints: ['grpc://127.0.0.1:7001'] });
+    t.after(() => reg.deregister());
+    await lib.config.publish('shop', 'k', 'hello', { format: 'text' });
+    await page.goto(`${url}services`);
+    await page.getByTestId('instance-user-1').waitFor();
+    await page.getByTestId('read-only').waitFor();
+    assert.equal(await page.getByTestId('drain').count(), 0);
+    assert.equal(await page.getByTestId('edit-weight').count(), 0);
+    await page.goto(`${url}config/shop/k`);
+    await page.getByTestId('value-view').getByText('hello').waitFor();
+    assert.equal(await page.getByTestId('publish-button').count(), 0);
+    await page.getByTestId('tab-history').click();
+    await page.getByTestId('version-1').waitFor();
+    assert.equal(await page.getByTestId('rollback').count(), 0);
+    await page.goto(`${url}config`);
+    await page.getByTestId('config-key-k').waitFor();
+    assert.equal(await page.getByTestId('new-config').count(), 0);
+    await shot(page, 'read-only');
+  });
+});
