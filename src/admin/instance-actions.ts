@@ -16,8 +16,8 @@ const ATTEMPTS = 5;
  * Changes an instance's status or weight from outside the instance: the record is rewritten under
  * its existing lease by a txn guarded by the mod revision it was read at, so a concurrent write by
  * the instance itself is never overwritten with stale fields (without `expectedModRevision` the
- * change is re-applied to the newer record). The instance keeps the change until it rewrites its
- * own record (its next update, or a re-registration after losing its lease).
+ * change is re-applied to the newer record). A coord Registration watches its own record and adopts
+ * the change, so it survives the owner's later updates and re-registrations.
  */
 export async function patchInstance(client: EtcdClient, ns: string, name: string, id: string, patch: InstancePatch): Promise<{ instance: ServiceInstance; modRevision: number }> {
   if (!name || !id || name.includes('/') || id.includes('/')) throw new CoordError('invalid-argument', 'service name and instance id must be non-empty and contain no /');

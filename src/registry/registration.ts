@@ -2,7 +2,8 @@ import { CoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import { SessionSupervisor, type Session } from '../client/session.ts';
-import { encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
+import type { Watcher } from '../client/watch-manager.ts';
+import { decodeInstance, encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
 
 export interface RegisterOptions {
   /** Lease TTL in seconds: how long a crashed instance stays listed. Default 10. */
@@ -27,6 +28,9 @@ export class Registration {
   private instance: ServiceInstance;
   private closed = false;
   private writing: Promise<void> = Promise.resolve();
+  private watcher: Watcher | undefined;
+  /** Revision of this client's latest write of the record; older or equal events are its own. */
+  private lastOwnRevision = 0;
 
   private constructor(
     private readonly client: EtcdClient,
@@ -64,7 +68,38 @@ export class Registration {
     });
     await supervisor.start(options.signal);
     await firstWrite;
+    reg.followOwnKey();
     return reg;
+  }
+
+  /**
+   * Adopts status and metadata that someone else wrote to this instance's record (the dashboard's
+   * drain or weight change, `patchInstance`), so the owner's next write — an update or a
+   * re-registration after a lease loss — keeps them instead of silently undoing them.
+   */
+  private followOwnKey(): void {
+    if (this.closed) return;
+    const w = this.client.watches.watch(this.key, this.lastOwnRevision ? { startRevision: this.lastOwnRevision + 1 } : {});
+    this.watcher = w;
+    w.onEvents((batch) => {
+      // Let this client's own writes that were in flight answer first, so their revisions are known.
+      void this.writing.catch(() => {}).then(() => {
+        for (const e of batch.events) {
+          if (e.type !== 'put' || this.closed || e.kv.modRevision <= this.lastOwnRevision) continue;
+          const seen = decodeInstance(e.kv.value);
+          if (typeof seen === 'string' || seen.id !== this.instance.id || seen.name !== this.instance.name) continue;
+          const statusChanged = (seen.status ?? 'serving') !== (this.instance.status ?? 'serving');
+          if (!statusChanged && JSON.stringify(seen.metadata ?? {}) === JSON.stringify(this.instance.metadata ?? {})) continue;
+          const what = statusChanged ? `status ${this.instance.status ?? 'serving'} -> ${seen.status ?? 'serving'}` : 'metadata';
+          this.instance = { ...this.instance, status: seen.status, metadata: seen.metadata };
+          this.log(`registry: ${this.key} changed from outside (${what}); keeping it`);
+        }
+      });
+    });
+    // The watch only ends on compaction past its resume point; follow again from now.
+    w.onError(() => {
+      if (this.watcher === w) this.followOwnKey();
+    });
   }
 
   get current(): ServiceInstance {
@@ -92,6 +127,7 @@ export class Registration {
       for (let attempt = 0; !this.closed && !s.lost; attempt++) {
         try {
           const { revision } = await this.client.put(this.key, encodeInstance(this.instance), { lease: s.lease, signal: s.signal });
+          this.lastOwnRevision = Math.max(this.lastOwnRevision, revision);
           this.registeredEmitter.emit({ lease: s.lease, revision });
           return;
         } catch (e) {
@@ -109,6 +145,7 @@ export class Registration {
   async deregister(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watcher?.close();
     await this.supervisor.close();
   }
 

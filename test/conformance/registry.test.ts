@@ -76,6 +76,34 @@ for (const backend of backends()) {
       await reg.deregister();
     });
 
+    it('keeps a status or weight changed from outside through its own updates and re-registration', async () => {
+      const { make, ns } = coordOn(f, 'external', clients);
+      const [c, admin] = [make(), make()];
+      const reg = await c.register(inst('i1', { metadata: { zone: 'a', weight: 1 } }), { ttl: 5 });
+      const { patchInstance } = await import('../../src/admin/instance-actions.ts');
+      await patchInstance(admin.etcd, ns, 'orders', 'i1', { status: 'draining', weight: 7 });
+      await until(() => reg.current.status === 'draining', 5_000, 'the owner to adopt the outside change');
+      assert.equal(reg.current.metadata?.weight, 7);
+      // The owner's own update rewrites the whole record: the outside change must survive it.
+      await reg.update({ version: '1.0.1' });
+      const read = async () => JSON.parse((await admin.etcd.get(`${ns}services/orders/i1`))!.value.toString());
+      assert.deepEqual(await read().then((v) => [v.status, v.metadata.weight, v.version]), ['draining', 7, '1.0.1']);
+      // And so must a re-registration after the lease is lost.
+      const before = await admin.etcd.get(`${ns}services/orders/i1`);
+      await admin.etcd.leaseRevoke(before!.lease);
+      await until(async () => {
+        const kv = await admin.etcd.get(`${ns}services/orders/i1`);
+        return kv && kv.lease !== before!.lease;
+      }, 10_000, 're-registration');
+      assert.deepEqual(await read().then((v) => [v.status, v.metadata.weight]), ['draining', 7]);
+      // The owner can still change it back itself.
+      await reg.setStatus('serving');
+      assert.equal((await read()).status, 'serving');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(reg.current.status, 'serving', 'its own write is not mistaken for an outside one');
+      await reg.deregister();
+    });
+
     it('skips a malformed record with a log line instead of failing', async () => {
       const { ns } = coordOn(f, 'malformed', clients);
       const lines: string[] = [];
