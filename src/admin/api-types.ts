@@ -109,9 +109,9 @@ export interface WatchState {
 }
 
 /**
- * Live health and traffic of one instance. Nothing fills it yet: the Prometheus metrics come with
- * the observability issue through {@link AdminOptions.instanceMetrics}; until then every instance
- * reports `null` and the UI shows "n/a".
+ * Live health and traffic of one instance (AdminOptions.instanceMetrics; by default a grpc.health.v1
+ * check and, for instances that advertise a Prometheus endpoint, figures from its scrapes). A
+ * figure that is not known is `null` and the UI shows "n/a" — never a made-up number.
  */
 export interface InstanceMetrics {
   health: 'serving' | 'not-serving' | 'unknown';

@@ -6,6 +6,7 @@ import { ClusterInfo } from './cluster-info.ts';
 import type { AdminContext } from './context.ts';
 import { ensureDashboard } from './dashboard-build.ts';
 import type { InstanceMetricsSource } from './instance-metrics.ts';
+import { InstanceProbe } from './instance-probe.ts';
 import { LiveView } from './live-view.ts';
 import { createServer, type ServerOptions } from './server.ts';
 
@@ -32,8 +33,12 @@ export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 
   readOnly?: boolean;
   /** Serve the web UI, building it first when its build is missing or older than its sources. Default true. */
   dashboard?: boolean;
-  /** Health and traffic figures per instance (see InstanceMetricsSource). Default: none ("n/a"). */
-  instanceMetrics?: InstanceMetricsSource;
+  /**
+   * Health and traffic figures per instance (see InstanceMetricsSource). Default an InstanceProbe:
+   * grpc.health.v1 Check on each instance's grpc:// endpoint, and RPS / error rate / p99 from its
+   * Prometheus endpoint when it advertises one. `false`: none (the UI shows "n/a").
+   */
+  instanceMetrics?: InstanceMetricsSource | false;
   /** Author recorded for config changes that name none. Default `dashboard`. */
   author?: string;
   /** One line per notable event (dashboard build, watch re-read, internal errors). Default: none. */
@@ -61,10 +66,13 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
     options.coord ??
     connect({ endpoints: options.endpoints, namespace: options.namespace, tls: options.tls, auth: options.auth, requestTimeoutMs: options.requestTimeoutMs, log });
   const live = new LiveView(coord.etcd, coord.namespace, log);
+  const probe = options.instanceMetrics === undefined ? new InstanceProbe() : undefined;
+  const metrics = options.instanceMetrics === false ? undefined : (options.instanceMetrics ?? probe);
   const cluster = new ClusterInfo({ endpoints: coord.etcd.endpoints, tls: options.tls, metadata: () => coord.etcd.metadata() });
   const cleanup = async () => {
     live.close();
     cluster.close();
+    probe?.close();
     if (!options.coord) await coord.close();
   };
   try {
@@ -72,14 +80,14 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
       coord,
       live,
       cluster,
-      metrics: options.instanceMetrics,
+      metrics,
       info: {
         namespace: coord.namespace,
         endpoints: coord.etcd.endpoints,
         readOnly: !!options.readOnly,
         authRequired: !!options.token,
         startedAt: live.mirror.since,
-        metricsAvailable: !!options.instanceMetrics,
+        metricsAvailable: !!metrics,
       },
       streams: new Set(),
       defaultAuthor: options.author ?? 'dashboard',

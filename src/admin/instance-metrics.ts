@@ -4,9 +4,9 @@ import type { ServiceInstance } from '../registry/instance.ts';
 export type { InstanceMetrics };
 
 /**
- * Where the Services page gets health, RPS, error rate and p99 of an instance. The Prometheus
- * scrape comes with the observability issue and plugs in here; without a source every instance
- * reports `metrics: null` and the UI shows "n/a" — never made-up numbers.
+ * Where the Services page gets health, RPS, error rate and p99 of an instance (InstanceProbe in
+ * instance-probe.ts is the default); without a source every instance reports `metrics: null` and
+ * the UI shows "n/a" — never made-up numbers.
  */
 export interface InstanceMetricsSource {
   /** The instance's current figures, or undefined when there are none for it (yet). Must not block. */

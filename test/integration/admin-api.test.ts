@@ -21,7 +21,7 @@ for (const server of servers) {
     async function setup(t: TestContext): Promise<{ ns: string; admin: AdminHandle; lib: Coord; api: <T = any>(method: string, path: string, body?: unknown) => ReturnType<typeof http<T>> }> {
       const ns = `/adm-t${++tests}/`;
       const lib = connect({ endpoints: running!.endpoint, namespace: ns });
-      const admin = await startAdmin({ endpoints: running!.endpoint, namespace: ns, dashboard: false });
+      const admin = await startAdmin({ endpoints: running!.endpoint, namespace: ns, dashboard: false, instanceMetrics: false });
       t.after(async () => {
         await admin.close();
         await lib.close();

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { InstanceView, ServicesView } from '../../../src/admin/api-types.ts';
 import { api, get, seg } from '../api.ts';
 import { ActionButton, Badge, Card, Empty, ErrorBox, MetricCell, Since, useInfo, useResource } from '../components.tsx';
@@ -8,6 +8,12 @@ export function ServicesPage() {
   const r = useResource((signal) => get<ServicesView>('/api/services', signal), []);
   useLiveReload(['services'], r.reload);
   const info = useInfo();
+  // Health and traffic change without registry events: refresh them every few seconds.
+  useEffect(() => {
+    if (!info.metricsAvailable) return;
+    const t = setInterval(r.reload, 3000);
+    return () => clearInterval(t);
+  }, [info.metricsAvailable, r.reload]);
   return (
     <div class="page" data-testid="page-services">
       <h1>Services</h1>
