@@ -113,6 +113,13 @@ export interface WatchState {
  * check and, for instances that advertise a Prometheus endpoint, figures from its scrapes). A
  * figure that is not known is `null` and the UI shows "n/a" — never a made-up number.
  */
+/** `/api/topology`: calls between services, as reported by the callers' client metrics. */
+export interface TopologyView {
+  /** False when the dashboard has no metrics source that can tell (the UI hides the picture). */
+  available: boolean;
+  edges: Array<{ from: string; to: string; requestsPerSecond: number; errorRate: number }>;
+}
+
 export interface InstanceMetrics {
   health: 'serving' | 'not-serving' | 'unknown';
   requestsPerSecond: number | null;

@@ -11,4 +11,14 @@ export type { InstanceMetrics };
 export interface InstanceMetricsSource {
   /** The instance's current figures, or undefined when there are none for it (yet). Must not block. */
   metrics(instance: ServiceInstance): InstanceMetrics | undefined;
+  /** Who calls whom, from what instances report about their own outgoing calls. Optional. */
+  topology?(): TopologyEdge[];
+}
+
+/** Calls from instances of `from` to `to` (a registry service name, or the gRPC target as reported). */
+export interface TopologyEdge {
+  from: string;
+  to: string;
+  requestsPerSecond: number;
+  errorRate: number;
 }

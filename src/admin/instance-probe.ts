@@ -5,8 +5,8 @@
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceInstance } from '../registry/instance.ts';
-import type { InstanceMetrics, InstanceMetricsSource } from './instance-metrics.ts';
-import { parsePrometheus, rateFigures, type Scrape } from './prometheus-text.ts';
+import type { InstanceMetrics, InstanceMetricsSource, TopologyEdge } from './instance-metrics.ts';
+import { clientRates, parsePrometheus, rateFigures, type Scrape } from './prometheus-text.ts';
 
 export interface InstanceProbeOptions {
   /** How often each instance is probed. Default 2000 ms. */
@@ -45,6 +45,7 @@ interface Tracked {
   client?: HealthClient;
   previous?: Scrape;
   figures: Pick<InstanceMetrics, 'requestsPerSecond' | 'errorRate' | 'p99Ms'>;
+  calls: ReturnType<typeof clientRates>;
   busy: boolean;
 }
 
@@ -69,7 +70,7 @@ export class InstanceProbe implements InstanceMetricsSource {
     const key = `${instance.name}/${instance.id}`;
     let t = this.tracked.get(key);
     if (!t) {
-      t = { instance, lastAsked: Date.now(), health: 'unknown', figures: NO_FIGURES, busy: false };
+      t = { instance, lastAsked: Date.now(), health: 'unknown', figures: NO_FIGURES, calls: [], busy: false };
       this.tracked.set(key, t);
       void this.probe(t);
     } else {
@@ -82,6 +83,27 @@ export class InstanceProbe implements InstanceMetricsSource {
       t.lastAsked = Date.now();
     }
     return { health: t.health, ...t.figures };
+  }
+
+  /**
+   * Edges summed over the instances probed recently. A target written as `etcd:///name` (or a bare
+   * registry name) is the service `name`; any other target is shown as reported.
+   */
+  topology(): TopologyEdge[] {
+    const edges = new Map<string, TopologyEdge & { failed: number }>();
+    for (const t of this.tracked.values()) {
+      for (const c of t.calls) {
+        const to = c.target.replace(/^etcd:\/\/[^/]*\//, '').replace(/\?.*$/, '');
+        const key = `${t.instance.name}\u0000${to}`;
+        const e = edges.get(key) ?? { from: t.instance.name, to, requestsPerSecond: 0, errorRate: 0, failed: 0 };
+        e.requestsPerSecond += c.requestsPerSecond;
+        e.failed += c.requestsPerSecond * c.errorRate;
+        edges.set(key, e);
+      }
+    }
+    return [...edges.values()]
+      .map(({ failed, ...e }) => ({ ...e, errorRate: e.requestsPerSecond > 0 ? failed / e.requestsPerSecond : 0 }))
+      .sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
   }
 
   close(): void {
@@ -136,10 +158,14 @@ export class InstanceProbe implements InstanceMetricsSource {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const now = parsePrometheus(await res.text(), performance.now());
-      if (t.previous) t.figures = rateFigures(t.previous, now);
+      if (t.previous) {
+        t.figures = rateFigures(t.previous, now);
+        t.calls = clientRates(t.previous, now);
+      }
       t.previous = now;
     } catch {
       t.figures = NO_FIGURES;
+      t.calls = [];
       t.previous = undefined;
     }
   }

@@ -5,13 +5,13 @@ import { parsePrometheus, rateFigures } from './prometheus-text.ts';
 const scrape = (at: number, ok: number, failed: number, buckets: Record<string, number>, health = 0) =>
   parsePrometheus(
     [
-      '# HELP coord_grpc_server_requests_total Calls handled',
-      '# TYPE coord_grpc_server_requests_total counter',
-      `coord_grpc_server_requests_total{service="shop.Orders",method="Create",code="OK"} ${ok}`,
-      `coord_grpc_server_requests_total{service="shop.Orders",method="Create",code="UNAVAILABLE"} ${failed}`,
-      `coord_grpc_server_requests_total{service="grpc.health.v1.Health",method="Check",code="OK"} ${health}`,
-      ...Object.entries(buckets).map(([le, n]) => `coord_grpc_server_duration_seconds_bucket{service="shop.Orders",method="Create",le="${le}"} ${n}`),
-      `coord_grpc_server_duration_seconds_bucket{service="grpc.health.v1.Health",method="Check",le="+Inf"} ${health}`,
+      '# HELP grpc_server_handled_total Calls handled',
+      '# TYPE grpc_server_handled_total counter',
+      `grpc_server_handled_total{grpc_service="shop.Orders",grpc_method="Create",grpc_code="OK"} ${ok}`,
+      `grpc_server_handled_total{grpc_service="shop.Orders",grpc_method="Create",grpc_code="UNAVAILABLE"} ${failed}`,
+      `grpc_server_handled_total{grpc_service="grpc.health.v1.Health",grpc_method="Check",grpc_code="OK"} ${health}`,
+      ...Object.entries(buckets).map(([le, n]) => `grpc_server_handling_seconds_bucket{grpc_service="shop.Orders",grpc_method="Create",le="${le}"} ${n}`),
+      `grpc_server_handling_seconds_bucket{grpc_service="grpc.health.v1.Health",grpc_method="Check",le="+Inf"} ${health}`,
     ].join('\n'),
     at,
   );

@@ -12,9 +12,11 @@ export interface Scrape {
   samples: Map<string, Sample[]>;
 }
 
-/** Server-side RED metrics written by coord/observability's gRPC server interceptor. */
-export const SERVER_REQUESTS = 'coord_grpc_server_requests_total';
-export const SERVER_DURATION_BUCKET = 'coord_grpc_server_duration_seconds_bucket';
+/** Server-side RED metrics written by coord/observability's gRPC server interceptor (src/observability/metrics.ts). */
+export const SERVER_REQUESTS = 'grpc_server_handled_total';
+export const SERVER_DURATION_BUCKET = 'grpc_server_handling_seconds_bucket';
+/** Client-side calls by target: who this instance calls (the topology's edges). */
+export const CLIENT_REQUESTS = 'grpc_client_handled_total';
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
@@ -37,7 +39,7 @@ export function parsePrometheus(text: string, at: number): Scrape {
 }
 
 /** Infrastructure calls (health checks, reflection) are not the service's traffic. */
-const isInfra = (s: Sample) => (s.labels.service ?? '').startsWith('grpc.');
+const isInfra = (s: Sample) => (s.labels.grpc_service ?? '').startsWith('grpc.');
 
 function total(scrape: Scrape, name: string, filter: (s: Sample) => boolean): number {
   let sum = 0;
@@ -53,7 +55,7 @@ export function rateFigures(before: Scrape, after: Scrape): { requestsPerSecond:
   const seconds = (after.at - before.at) / 1000;
   if (!after.samples.has(SERVER_REQUESTS) || seconds <= 0) return { requestsPerSecond: null, errorRate: null, p99Ms: null };
   const all = total(after, SERVER_REQUESTS, () => true) - total(before, SERVER_REQUESTS, () => true);
-  const failed = total(after, SERVER_REQUESTS, (s) => s.labels.code !== 'OK') - total(before, SERVER_REQUESTS, (s) => s.labels.code !== 'OK');
+  const failed = total(after, SERVER_REQUESTS, (s) => s.labels.grpc_code !== 'OK') - total(before, SERVER_REQUESTS, (s) => s.labels.grpc_code !== 'OK');
   if (all < 0 || failed < 0) return { requestsPerSecond: null, errorRate: null, p99Ms: null };
   return { requestsPerSecond: all / seconds, errorRate: all === 0 ? 0 : failed / all, p99Ms: all === 0 ? null : p99(before, after) };
 }
@@ -88,4 +90,31 @@ function p99(before: Scrape, after: Scrape): number | null {
     prevCount = c;
   }
   return null;
+}
+
+/** Calls per second this instance made to each target between the scrapes (restarted counters: none). */
+export function clientRates(before: Scrape, after: Scrape): Array<{ target: string; requestsPerSecond: number; errorRate: number }> {
+  const seconds = (after.at - before.at) / 1000;
+  if (seconds <= 0) return [];
+  const sum = (scrape: Scrape) => {
+    const m = new Map<string, { all: number; failed: number }>();
+    for (const s of scrape.samples.get(CLIENT_REQUESTS) ?? []) {
+      if (isInfra(s) || !s.labels.target) continue;
+      const e = m.get(s.labels.target) ?? { all: 0, failed: 0 };
+      e.all += s.value;
+      if (s.labels.grpc_code !== 'OK') e.failed += s.value;
+      m.set(s.labels.target, e);
+    }
+    return m;
+  };
+  const [b, a] = [sum(before), sum(after)];
+  const out: Array<{ target: string; requestsPerSecond: number; errorRate: number }> = [];
+  for (const [target, now] of a) {
+    const was = b.get(target) ?? { all: 0, failed: 0 };
+    const all = now.all - was.all;
+    const failed = now.failed - was.failed;
+    if (all < 0 || failed < 0) continue;
+    out.push({ target, requestsPerSecond: all / seconds, errorRate: all === 0 ? 0 : failed / all });
+  }
+  return out.sort((x, y) => x.target.localeCompare(y.target));
 }

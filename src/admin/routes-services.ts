@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CoordError } from '../core/errors.ts';
 import { decodeInstance } from '../registry/instance.ts';
-import type { InstanceView, ServicesView, ServiceView } from './api-types.ts';
+import type { InstanceView, ServicesView, ServiceView, TopologyView } from './api-types.ts';
 import type { AdminContext } from './context.ts';
 import { parseInput } from './errors-http.ts';
 import { patchInstance } from './instance-actions.ts';
@@ -46,6 +46,12 @@ export function servicesRoutes(app: FastifyInstance, ctx: AdminContext): void {
       .filter((v): v is InstanceView => v !== undefined);
     if (instances.length === 0) throw new CoordError('not-found', `no instance of service ${JSON.stringify(name)} is registered`);
     return { ...serviceView(name, instances), revision: ctx.live.mirror.revision };
+  });
+
+  // Who calls whom (from the instances' own client metrics); unavailable without a source that knows.
+  app.get('/api/topology', async (): Promise<TopologyView> => {
+    const edges = ctx.metrics?.topology?.();
+    return { available: edges !== undefined, edges: edges ?? [] };
   });
 
   app.patch('/api/services/:name/instances/:id', async (req) => {

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { startAdmin, type AdminHandle, type ServicesView } from '../../src/admin/index.ts';
+import { startAdmin, type AdminHandle, type ServicesView, type TopologyView } from '../../src/admin/index.ts';
 import { serve } from '../../src/grpc/index.ts';
 import { connect, type Coord } from '../../src/index.ts';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
@@ -76,10 +76,12 @@ describe('admin instance probe', () => {
       res.setHeader('content-type', 'text/plain; version=0.0.4');
       res.end(
         [
-          `coord_grpc_server_requests_total{service="shop.Orders",method="Create",code="OK"} ${ok}`,
-          `coord_grpc_server_requests_total{service="shop.Orders",method="Create",code="INTERNAL"} ${bad}`,
-          `coord_grpc_server_duration_seconds_bucket{service="shop.Orders",method="Create",le="0.05"} ${ok + bad}`,
-          `coord_grpc_server_duration_seconds_bucket{service="shop.Orders",method="Create",le="+Inf"} ${ok + bad}`,
+          `grpc_server_handled_total{grpc_service="shop.Orders",grpc_method="Create",grpc_code="OK"} ${ok}`,
+          `grpc_server_handled_total{grpc_service="shop.Orders",grpc_method="Create",grpc_code="INTERNAL"} ${bad}`,
+          `grpc_server_handling_seconds_bucket{grpc_service="shop.Orders",grpc_method="Create",le="0.05"} ${ok + bad}`,
+          `grpc_server_handling_seconds_bucket{grpc_service="shop.Orders",grpc_method="Create",le="+Inf"} ${ok + bad}`,
+          // Its own outgoing calls: 20 per scrape to inventory through etcd:///, none failed.
+          `grpc_client_handled_total{target="etcd:///inventory",grpc_service="shop.Inventory",grpc_method="Reserve",grpc_code="OK"} ${20 * scrapes}`,
         ].join('\n'),
       );
     });
@@ -94,6 +96,10 @@ describe('admin instance probe', () => {
       assert.ok(m.requestsPerSecond! > 0);
       assert.equal(m.errorRate, 0.25);
       assert.ok(m.p99Ms! > 0 && m.p99Ms! <= 50, String(m.p99Ms));
+      const topo = await http<TopologyView>(admin.url, 'GET', '/api/topology');
+      assert.equal(topo.body.available, true);
+      assert.deepEqual(topo.body.edges.map((e) => [e.from, e.to, e.errorRate]), [['scraped', 'inventory', 0]]);
+      assert.ok(topo.body.edges[0]!.requestsPerSecond > 0);
     } finally {
       await reg.deregister();
       exporter.close();

@@ -3,6 +3,7 @@ import type { InstanceView, ServicesView } from '../../../src/admin/api-types.ts
 import { api, get, seg } from '../api.ts';
 import { ActionButton, Badge, Card, Empty, ErrorBox, MetricCell, Since, useInfo, useResource } from '../components.tsx';
 import { useLiveReload } from '../live.ts';
+import { Topology } from './topology.tsx';
 
 export function ServicesPage() {
   const r = useResource((signal) => get<ServicesView>('/api/services', signal), []);
@@ -65,6 +66,7 @@ export function ServicesPage() {
           </table>
         </Card>
       ))}
+      {r.data && info.metricsAvailable && <Topology services={r.data.services.map((s) => s.name)} />}
     </div>
   );
 }
