@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { Backoff, sleep } from '../core/backoff.ts';
 import { CoordError, abortError, isCoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
+import { tracedEvent } from '../core/tracing.ts';
 import { closeStream } from './stream-close.ts';
 import type { EtcdClient } from './etcd-client.ts';
 
@@ -154,8 +155,11 @@ export class Session {
     if (this.lost || this.closed) return;
     this.stop();
     if (unconfirmed) this.closing = this.revoke();
-    this.controller.abort(err);
-    this.lostEmitter.emit(err);
+    // Holders react to the loss (locks abort, registrations re-register) inside this span.
+    tracedEvent('coord.lease.lost', { 'coord.lease.id': this.leaseHex, 'coord.lease.ttl': this.ttl, 'coord.lease.unconfirmed': unconfirmed }, () => {
+      this.controller.abort(err);
+      this.lostEmitter.emit(err);
+    }, err.message);
   }
 
   private stop(): void {
@@ -241,7 +245,7 @@ export class SessionSupervisor {
     return s;
   }
 
-  private async acquire(signal?: AbortSignal): Promise<Session> {
+  private async acquire(signal?: AbortSignal, lostAt?: number): Promise<Session> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
     const abort = signal ? AbortSignal.any([signal, this.closer.signal]) : this.closer.signal;
     for (let attempt = 0; ; attempt++) {
@@ -258,10 +262,12 @@ export class SessionSupervisor {
           this.current = undefined;
           this.options.log?.(`${err.message}; re-acquiring a lease`);
           this.lostEmitter.emit(err);
-          this.acquire().catch(() => {});
+          this.acquire(undefined, performance.now()).catch(() => {});
         });
         if (attempt > 0) this.options.log?.(`lease ${s.leaseHex} granted after ${attempt} failed attempt(s)`);
-        this.sessionEmitter.emit(s);
+        if (lostAt === undefined) this.sessionEmitter.emit(s);
+        // Owners re-creating their keys on the new lease run inside this span.
+        else tracedEvent('coord.lease.recovered', { 'coord.lease.id': s.leaseHex, 'coord.lease.outage_ms': performance.now() - lostAt }, () => this.sessionEmitter.emit(s));
         return s;
       } catch (e) {
         if (abort.aborted) throw abortError(abort, 'session');

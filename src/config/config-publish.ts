@@ -1,4 +1,5 @@
 import { CoordError, isCoordError } from '../core/errors.ts';
+import { traced } from '../core/tracing.ts';
 import { compare, op, type KeyValue } from '../client/etcd-client.ts';
 import type { Compare, RequestOp } from '../protocol/etcd-types.ts';
 import { encodeValue, parseValue, type ConfigFormat } from './config-codec.ts';
@@ -53,7 +54,21 @@ export async function publish(ctx: ConfigContext, namespace: string, key: string
  * key's mod revision (so a concurrent write makes us re-read rather than skip or reuse a version)
  * and by the history slot being free. `draft` sees what was read and may add to the txn.
  */
-export async function commitVersion(ctx: ConfigContext, ref: ConfigRef, options: WriteOptions, draft: (s: WriteState) => Draft): Promise<ConfigValue> {
+export function commitVersion(ctx: ConfigContext, ref: ConfigRef, options: WriteOptions, draft: (s: WriteState) => Draft): Promise<ConfigValue> {
+  return traced('coord.config.publish', configSpanAttributes(ref), async (span) => {
+    const v = await commitAttempts(ctx, ref, options, draft);
+    span.setAttributes({ 'coord.config.version': v.version, 'coord.config.revision': v.revision });
+    return v;
+  });
+}
+
+/** Span attributes naming a config key: the last two segments of its etcd key (neither contains '/'). */
+export function configSpanAttributes(ref: ConfigRef): { 'coord.config.namespace': string; 'coord.config.key': string } {
+  const [namespace, key] = ref.value.split('/').slice(-2);
+  return { 'coord.config.namespace': namespace, 'coord.config.key': key };
+}
+
+async function commitAttempts(ctx: ConfigContext, ref: ConfigRef, options: WriteOptions, draft: (s: WriteState) => Draft): Promise<ConfigValue> {
   checkExpectedArg(options.expectedVersion);
   for (let attempt = 1; ; attempt++) {
     const s = await readState(ctx, ref, options.signal);

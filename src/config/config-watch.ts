@@ -1,7 +1,9 @@
 import { CoordError, isCoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
+import { tracedEvent } from '../core/tracing.ts';
 import type { KeyValue } from '../client/etcd-client.ts';
 import { configFeed, type ConfigFeed } from './config-feed.ts';
+import { configSpanAttributes } from './config-publish.ts';
 import { configRef, decodeVersion, type ConfigContext, type ConfigRef, type ConfigValue } from './config-record.ts';
 import { betaSelector, decodeBeta, matches, type ConfigIdentity } from './gray-release.ts';
 
@@ -96,13 +98,15 @@ export class ConfigWatch<T = unknown> {
         this.rejected = eff.id;
         const err = isCoordError(e) ? e : new CoordError('validation', `${this.ref.where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
         this.ctx.log(`${err.message}; keeping the last good value`);
-        this.errors.emit(err);
+        tracedEvent('coord.config.reload', { ...configSpanAttributes(this.ref), 'coord.config.applied': false }, () => this.errors.emit(err), err.message);
         return;
       }
     }
     this.shown = eff.id;
     this.value = next;
-    this.changes.emit(next);
+    const attributes = { ...configSpanAttributes(this.ref), 'coord.config.applied': true, 'coord.config.version': next?.version ?? 0, 'coord.config.beta': eff.beta === true };
+    // The subscribers' reaction (re-creating a pool, …) runs inside the reload span.
+    tracedEvent('coord.config.reload', attributes, () => this.changes.emit(next));
   }
 
   /** Every value in effect: the current one (once there is one), then each change, until closed. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CoordError, isCoordError } from '../core/errors.ts';
+import { traced } from '../core/tracing.ts';
 import { compare, op, type KeyValue } from '../client/etcd-client.ts';
 import { encodeValue, parseValue } from './config-codec.ts';
 import { commitVersion, type PublishOptions, type WriteOptions } from './config-publish.ts';
@@ -92,7 +93,15 @@ export async function publishBeta(ctx: ConfigContext, namespace: string, key: st
 }
 
 /** The value `identity` sees right now: the matching beta, else the stable value; undefined when absent. */
-export async function readConfig(ctx: ConfigContext, namespace: string, key: string, options: ReadOptions = {}): Promise<ConfigValue | undefined> {
+export function readConfig(ctx: ConfigContext, namespace: string, key: string, options: ReadOptions = {}): Promise<ConfigValue | undefined> {
+  return traced('coord.config.get', { 'coord.config.namespace': namespace, 'coord.config.key': key }, async (span) => {
+    const v = await readCurrent(ctx, namespace, key, options);
+    span.setAttributes({ 'coord.config.found': v !== undefined, ...(v ? { 'coord.config.version': v.version, 'coord.config.beta': v.beta === true } : {}) });
+    return v;
+  });
+}
+
+async function readCurrent(ctx: ConfigContext, namespace: string, key: string, options: ReadOptions): Promise<ConfigValue | undefined> {
   const ref = configRef(ctx.root, namespace, key);
   if (!options.identity) {
     const kv = await ctx.client.get(ref.value, { signal: options.signal });

@@ -1,5 +1,6 @@
 import { CoordError, abortError } from '../core/errors.ts';
 import { compare, op, type EtcdClient, type KeyValue } from '../client/etcd-client.ts';
+import { traced, tracedEvent } from '../core/tracing.ts';
 import { withQueueEntry } from '../lock/queue-entry.ts';
 import { waitDeletes } from '../lock/wait-deletes.ts';
 
@@ -36,7 +37,16 @@ export interface Leadership {
 const firstCreated = { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
 
 /** etcd's `concurrency.Election` protocol and layout: `<prefix>/<lease-id-hex>`, leader = lowest create revision. */
-export async function campaign(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
+export function campaign(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
+  const startedAt = performance.now();
+  return traced('coord.election.campaign', { 'coord.election.name': name }, async (span) => {
+    const leadership = await candidacy(client, prefix, name, value, options);
+    span.setAttributes({ 'coord.election.fencing_token': leadership.fencingToken, 'coord.election.wait_ms': performance.now() - startedAt });
+    return leadership;
+  });
+}
+
+function candidacy(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions): Promise<Leadership> {
   return withQueueEntry(client, prefix, `campaign for ${name}`, options, async ({ session, pfx, key, signal, lost, leave }) => {
     const r = await client.txn(
       { compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease: session.lease })], failure: [op.get(key)] },
@@ -46,10 +56,14 @@ export async function campaign(client: EtcdClient, prefix: string, name: string,
     await waitDeletes(client, pfx, key, rev, `campaign for ${name}`, signal);
     const resigned = new AbortController();
     const handleSignal = AbortSignal.any([lost, resigned.signal]);
+    const attributes = { 'coord.election.name': name, 'coord.election.fencing_token': rev };
+    const onLost = () => tracedEvent('coord.election.lost', attributes, undefined, String(lost.reason));
+    lost.addEventListener('abort', onLost, { once: true });
     const resign = async () => {
       if (resigned.signal.aborted) return;
+      lost.removeEventListener('abort', onLost);
       resigned.abort(new CoordError('not-leader', `resigned from ${name}`));
-      await leave(rev);
+      await traced('coord.election.resign', attributes, () => leave(rev));
     };
     return {
       name,

@@ -1,4 +1,5 @@
 import { compare, op, type EtcdClient } from '../client/etcd-client.ts';
+import { traced } from '../core/tracing.ts';
 import { heldHandle, withQueueEntry, type HeldHandle } from './queue-entry.ts';
 import { waitDeletes } from './wait-deletes.ts';
 
@@ -19,7 +20,18 @@ export type LockHandle = HeldHandle;
  * `etcdctl lock` and Go services contend correctly for the same name. Waiters queue FIFO by create
  * revision and each watches only its predecessor.
  */
-export async function acquireLock(client: EtcdClient, prefix: string, name: string, options: LockOptions = {}, tryOnly = false): Promise<LockHandle | undefined> {
+export function acquireLock(client: EtcdClient, prefix: string, name: string, options: LockOptions = {}, tryOnly = false): Promise<LockHandle | undefined> {
+  const startedAt = performance.now();
+  return traced('coord.lock.acquire', { 'coord.lock.name': name, 'coord.lock.try': tryOnly }, async (span) => {
+    const held = await queueForLock(client, prefix, name, options, tryOnly);
+    span.setAttribute('coord.lock.acquired', held !== undefined);
+    if (!held) return undefined;
+    span.setAttributes({ 'coord.lock.fencing_token': held.fencingToken, 'coord.lock.wait_ms': performance.now() - startedAt });
+    return withTracedRelease(held);
+  });
+}
+
+function queueForLock(client: EtcdClient, prefix: string, name: string, options: LockOptions, tryOnly: boolean): Promise<HeldHandle | undefined> {
   return withQueueEntry(client, prefix, `lock ${name}`, options, async (entry) => {
     const { session, pfx, key, signal } = entry;
     const first = op.get(pfx, { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 });
@@ -42,4 +54,16 @@ export async function acquireLock(client: EtcdClient, prefix: string, name: stri
     }
     return heldHandle(name, entry, myRev, `lock ${name}`);
   });
+}
+
+/** The handle with release() recorded as a `coord.lock.release` span (how long it was held). */
+function withTracedRelease(held: HeldHandle): LockHandle {
+  const acquiredAt = performance.now();
+  const attributes = { 'coord.lock.name': held.name, 'coord.lock.fencing_token': held.fencingToken };
+  const release = () =>
+    traced('coord.lock.release', attributes, (span) => {
+      span.setAttribute('coord.lock.held_ms', performance.now() - acquiredAt);
+      return held.release();
+    });
+  return { ...held, release, [Symbol.asyncDispose]: release };
 }

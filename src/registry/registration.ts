@@ -1,5 +1,6 @@
 import { CoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
+import { traced, tracedEvent } from '../core/tracing.ts';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import { SessionSupervisor, type Session } from '../client/session.ts';
 import type { Watcher } from '../client/watch-manager.ts';
@@ -43,7 +44,11 @@ export class Registration {
     this.key = serviceKey(ns, instance.name, instance.id);
   }
 
-  static async create(client: EtcdClient, ns: string, instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
+  static create(client: EtcdClient, ns: string, instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
+    return traced('coord.registry.register', spanAttributes(instance), () => Registration.start(client, ns, instance, options));
+  }
+
+  private static async start(client: EtcdClient, ns: string, instance: ServiceInstance, options: RegisterOptions): Promise<Registration> {
     if (!instance.name || !instance.id || /\//.test(instance.name) || /\//.test(instance.id)) {
       throw new CoordError('invalid-argument', `service name and id must be non-empty and contain no '/': got name=${JSON.stringify(instance.name)} id=${JSON.stringify(instance.id)}`);
     }
@@ -52,17 +57,18 @@ export class Registration {
     const reg = new Registration(client, ns, instance, supervisor, log);
     supervisor.onLost((err) => {
       reg.log(`registry: ${reg.key} lost its lease (${err.message}); will re-register when etcd answers`);
-      reg.lostEmitter.emit(err);
+      tracedEvent('coord.registry.lost', spanAttributes(reg.instance), () => reg.lostEmitter.emit(err), err.message);
     });
     let first = true;
     const firstWrite = new Promise<void>((resolve, reject) => {
       supervisor.onSession((s) => {
-        const p = reg.write(s);
         if (first) {
           first = false;
-          p.then(resolve, reject);
+          reg.write(s).then(resolve, reject);
         } else {
-          p.then(() => reg.log(`registry: ${reg.key} re-registered under lease ${s.leaseHex}`)).catch(() => {});
+          traced('coord.registry.reregister', spanAttributes(reg.instance), () => reg.write(s))
+            .then(() => reg.log(`registry: ${reg.key} re-registered under lease ${s.leaseHex}`))
+            .catch(() => {});
         }
       });
     });
@@ -146,10 +152,14 @@ export class Registration {
     if (this.closed) return;
     this.closed = true;
     this.watcher?.close();
-    await this.supervisor.close();
+    await traced('coord.registry.deregister', spanAttributes(this.instance), () => this.supervisor.close());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.deregister();
   }
+}
+
+function spanAttributes(instance: ServiceInstance): { 'coord.service.name': string; 'coord.service.instance_id': string } {
+  return { 'coord.service.name': instance.name, 'coord.service.instance_id': instance.id };
 }

@@ -1,0 +1,49 @@
+// The client side of a gRPC hop: a CLIENT span, child of whatever span is active where the call
+// is made (a Fastify request, a gRPC handler), with its context injected into the metadata as
+// W3C traceparent; RED metrics per method; and the address each call was sent to (the balancer's
+// pick, read back from the call's peer when it ends, so no hook inside the balancers is needed).
+import * as grpc from '@grpc/grpc-js';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { GrpcTelemetry } from './interceptor-server-tracing.ts';
+import { metadataSetter, splitMethodPath } from './propagation.ts';
+
+export interface ClientTracingOptions {
+  /** The `target` label of this client's metrics (e.g. `etcd:///orders`). Default: the called gRPC service's name. */
+  target?: string;
+}
+
+export function tracingClientInterceptor(t: GrpcTelemetry, options: ClientTracingOptions = {}): grpc.Interceptor {
+  return (callOptions, nextCall) => {
+    const { service, method } = splitMethodPath(callOptions.method_definition.path);
+    const target = options.target ?? service;
+    const parent = context.active();
+    const span = t.tracer.startSpan(
+      `${service}/${method}`,
+      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
+      parent,
+    );
+    const startedAt = performance.now();
+    const call: grpc.InterceptingCall = new grpc.InterceptingCall(nextCall(callOptions), {
+      start(metadata, _listener, next) {
+        (t.propagator ?? propagation).inject(trace.setSpan(parent, span), metadata, metadataSetter);
+        next(metadata, {
+          onReceiveStatus(status, statusNext) {
+            const labels = { target, grpc_service: service, grpc_method: method, grpc_code: grpc.status[status.code] ?? String(status.code) };
+            t.metrics.grpcClientHandled.inc(labels);
+            t.metrics.grpcClientDuration.observe(labels, (performance.now() - startedAt) / 1000);
+            const peer = call.getPeer();
+            if (peer && peer !== 'unknown') {
+              t.metrics.grpcClientPicks.inc({ target, peer });
+              span.setAttribute('network.peer.address', peer);
+            }
+            span.setAttribute('rpc.grpc.status_code', status.code);
+            if (status.code !== grpc.status.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: status.details });
+            span.end();
+            statusNext(status);
+          },
+        });
+      },
+    });
+    return call;
+  };
+}
