@@ -1,0 +1,178 @@
+// Error answers over real HTTP: gRPC statuses by the standard mapping with decoded details, bad
+// input as 400 naming the field, 404/405, 413 over the body limit, 503 without instances, 504
+// past the deadline — and never a 500 for a client's mistake.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import type { Gateway } from '../../src/gateway/index.ts';
+import { call, gatewayOver, startBackends, type Backends } from './gateway-fixture.ts';
+
+describe('gateway errors', () => {
+  let b: Backends;
+  let gw: Gateway;
+  before(async () => {
+    b = await startBackends();
+    gw = await gatewayOver(b, { bodyLimit: 1024, services: { 'coord.gwtest.Plain': 'plain-nobody-serves' }, timeoutMs: 5000, maxTimeoutMs: 10_000 });
+  });
+  after(async () => {
+    await gw?.close();
+    await b?.close();
+  });
+
+  it('maps every gRPC status to its HTTP status, with { code, message, details }', async () => {
+    const table: Array<[grpc.status, number]> = [
+      [grpc.status.CANCELLED, 499],
+      [grpc.status.UNKNOWN, 500],
+      [grpc.status.INVALID_ARGUMENT, 400],
+      [grpc.status.DEADLINE_EXCEEDED, 504],
+      [grpc.status.NOT_FOUND, 404],
+      [grpc.status.ALREADY_EXISTS, 409],
+      [grpc.status.PERMISSION_DENIED, 403],
+      [grpc.status.RESOURCE_EXHAUSTED, 429],
+      [grpc.status.FAILED_PRECONDITION, 400],
+      [grpc.status.ABORTED, 409],
+      [grpc.status.OUT_OF_RANGE, 400],
+      [grpc.status.UNIMPLEMENTED, 501],
+      [grpc.status.INTERNAL, 500],
+      [grpc.status.UNAVAILABLE, 503],
+      [grpc.status.DATA_LOSS, 500],
+      [grpc.status.UNAUTHENTICATED, 401],
+    ];
+    for (const [code, http] of table) {
+      const r = await call(gw, 'GET', `/v1/fail/${code}`);
+      assert.equal(r.status, http, `${grpc.status[code]} → ${http}`);
+      assert.deepEqual(r.json, {
+        code,
+        message: `failing with ${grpc.status[code]}`,
+        details: [{ '@type': 'type.googleapis.com/coord.gwtest.Shelf', id: '7', theme: 'detail' }],
+      });
+    }
+  });
+
+  it('malformed JSON is a 400', async () => {
+    const r = await call(gw, 'POST', '/v1/echo', { raw: '{"int32Value": ', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, 3);
+    assert.match(r.json.message!, /^malformed JSON body: /);
+  });
+
+  it('wrong types are a 400 naming the field', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ int32Value: 'abc' }, /field "int32Value": expected an integer \(int32\), got "abc"/],
+      [{ int32Value: 1.5 }, /field "int32Value": expected an integer/],
+      [{ int32Value: 2147483648 }, /field "int32Value": expected an integer/],
+      [{ uint64Value: '-1' }, /field "uint64Value": expected an integer in uint64 range/],
+      [{ int64Value: '9223372036854775808' }, /field "int64Value": expected an integer in int64 range/],
+      [{ boolValue: 'yes' }, /field "boolValue": expected true or false/],
+      [{ genre: 'POETRY' }, /field "genre": expected one of GENRE_UNSPECIFIED, FICTION, HISTORY \(Genre\), got "POETRY"/],
+      [{ nested: { value: 'x' } }, /field "nested.value": expected an integer/],
+      [{ repeatedNested: [{}, { children: 5 }] }, /field "repeatedNested\[1\].children": expected a JSON array/],
+      [{ stringMap: { k: 'v' } }, /field "stringMap\[k\]": expected an integer/],
+      [{ intMap: { x: {} } }, /field "intMap\[x\]": expected an integer/],
+      [{ timestamp: '2024-13-01T00:00:00Z' }, /field "timestamp": expected a valid date and time/],
+      [{ duration: '5m' }, /field "duration": expected a duration string/],
+      [{ bytesValue: 'not base64!' }, /field "bytesValue": expected a base64 string/],
+      [{ noSuchField: 1 }, /field "noSuchField": no such field in coord.gwtest.Everything/],
+      [{ choiceText: 'a', choiceNumber: 1 }, /only one field of oneof choice may be set/],
+      [{ int32Value: 1, int32_value: 2 }, /given twice/],
+      [[1, 2], /expected a JSON object \(Everything\), got an array/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await call(gw, 'POST', '/v1/echo', { body });
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+      assert.equal(r.json.code, 3);
+      assert.match(r.json.message!, message);
+    }
+  });
+
+  it('bad path and query values are a 400 naming the field or parameter', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['/v1/shelves/abc', /field "shelfId": expected an integer \(int64/],
+      ['/v1/shelves/1/books?pageSize=ten', /field "pageSize": expected an integer/],
+      ['/v1/shelves/1/books?genres=POETRY', /field "genres": expected one of/],
+      ['/v1/shelves/1/books?nope=1', /"nope": unknown query parameter: nope is not a field/],
+      ['/v1/shelves/1/books?filter=x', /a message cannot be set from the query/],
+      ['/v1/shelves/1/books?shelfId=2', /set by the path, not the query/],
+      ['/v1/shelves/1/books?pageSize=1&pageSize=2', /given more than once/],
+      ['/v1/shelves/1/books?filter.minPages=many', /field "filter.minPages": expected an integer/],
+      ['/v1/echo?timestamp=yesterday', /field "timestamp": expected an RFC 3339 timestamp/],
+    ];
+    for (const [path, message] of cases) {
+      const r = await call(gw, 'GET', path);
+      assert.equal(r.status, 400, `${path}: ${r.text}`);
+      assert.match(r.json.message!, message, path);
+    }
+    const star = await call(gw, 'POST', '/v1/echo?int32Value=1', { body: {} });
+    assert.equal(star.status, 400);
+    assert.match(star.json.message!, /query parameters are not accepted by POST \/v1\/echo/);
+  });
+
+  it('an unknown route is a 404; a known path with another method is a 405 with Allow', async () => {
+    const nf = await call(gw, 'GET', '/v2/nothing');
+    assert.equal(nf.status, 404);
+    assert.deepEqual(nf.json, { code: 5, message: 'no route for GET /v2/nothing', details: [] });
+    const na = await call(gw, 'PUT', '/v1/shelves/1');
+    assert.equal(na.status, 405);
+    assert.equal(na.headers.get('allow'), 'GET');
+    assert.equal(na.json.code, 12);
+  });
+
+  it('a body over the limit is a 413', async () => {
+    const r = await call(gw, 'POST', '/v1/echo', { body: { stringValue: 'x'.repeat(2000) } });
+    assert.equal(r.status, 413);
+    assert.deepEqual(r.json, { code: 8, message: 'request body is larger than the limit of 1024 bytes', details: [] });
+  });
+
+  it('no registered instances is a 503', async () => {
+    const r = await call(gw, 'POST', '/v1/hello', { body: { name: 'x' } });
+    assert.equal(r.status, 503);
+    assert.equal(r.json.code, 14);
+    assert.match(r.json.message!, /no instances of plain-nobody-serves/);
+  });
+
+  it('the deadline becomes DEADLINE_EXCEEDED → 504; the backend sees it; bad timeout headers are a 400', async () => {
+    const slow = await call(gw, 'GET', '/v1/sleep/3000', { headers: { 'x-request-timeout': '200ms' } });
+    assert.equal(slow.status, 504);
+    assert.equal(slow.json.code, 4);
+    const grpcTimeout = await call(gw, 'GET', '/v1/sleep/3000', { headers: { 'grpc-timeout': '150m' } });
+    assert.equal(grpcTimeout.status, 504);
+    const seen = await call(gw, 'GET', '/v1/whoami', { headers: { 'x-request-timeout': '2s' } });
+    const ms = Number(seen.json.deadlineMs);
+    assert.ok(ms > 0 && ms <= 2000, `backend deadline ${ms} ms`);
+    const capped = await call(gw, 'GET', '/v1/whoami', { headers: { 'x-request-timeout': '999999' } });
+    assert.ok(Number(capped.json.deadlineMs) <= 10_000, 'capped by maxTimeoutMs');
+    const dflt = await call(gw, 'GET', '/v1/whoami');
+    assert.ok(Number(dflt.json.deadlineMs) <= 5000 && Number(dflt.json.deadlineMs) > 2000, 'the default timeout');
+    const bad = await call(gw, 'GET', '/v1/whoami', { headers: { 'grpc-timeout': 'soon' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.message!, /invalid grpc-timeout header "soon"/);
+  });
+
+  it('no client mistake yields a 500', async () => {
+    const junk: Array<[string, string, string | undefined, Record<string, string>?]> = [
+      ['POST', '/v1/echo', 'null'],
+      ['POST', '/v1/echo', '"text"'],
+      ['POST', '/v1/echo', '{"__proto__": {"x": 1}}'],
+      ['POST', '/v1/echo', '{"structValue": 5}'],
+      ['POST', '/v1/echo', '{"anyJson": {"a": [1, {"b": null}]}, "listValue": {}}'],
+      ['POST', '/v1/echo', '{"fieldMask": 7}'],
+      ['POST', '/v1/echo', 'x=1', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['POST', '/v1/echo', '{}', { 'content-type': 'text/plain' }],
+      ['GET', '/v1/shelves/%E0%A4%A', undefined],
+      ['GET', '/v1/shelves/99999999999999999999999', undefined],
+      ['GET', '/v1/shelves/1/books?%zz=1', undefined],
+      ['GET', '/v1/echo?structValue=1', undefined],
+      ['GET', '/v1/echo?intMap=1', undefined],
+      ['GET', `/v1/files/${'a/'.repeat(500)}b`, undefined],
+      ['PATCH', '/v1/shelves/1/books/2', '[1]'],
+      ['POST', '/v1/shelves/1/books', '"str"'],
+      ['GET', '/v1/whoami', undefined, { 'grpc-metadata-x-bin': '%%%' }],
+      ['GET', '/v1/whoami', undefined, { 'grpc-metadata-x-ok': 'bad\u00e9' }],
+    ];
+    for (const [method, path, raw, headers] of junk) {
+      const r = await fetch(gw.url + path, { method, body: raw, headers: { 'content-type': 'application/json', ...headers } });
+      const text = await r.text();
+      assert.ok(r.status >= 200 && r.status < 500, `${method} ${path} ${raw ?? ''} → ${r.status} ${text}`);
+    }
+  });
+});
