@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerConfigCommands } from './config-command.ts';
 import { registerDashboardCommand } from './dashboard-command.ts';
+import { registerDemoCommands } from './demo-command.ts';
+import { registerDevCommand } from './dev-command.ts';
+import { registerGatewayCommand } from './gateway-command.ts';
 import { registerKvCommands } from './kv-command.ts';
 import { registerLockCommands } from './lock-command.ts';
 import { registerServicesCommand } from './services-command.ts';
@@ -19,6 +22,9 @@ registerConfigCommands(program);
 registerLockCommands(program);
 registerKvCommands(program);
 registerDashboardCommand(program);
+registerDevCommand(program);
+registerDemoCommands(program);
+registerGatewayCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`coord: ${(e as Error).message ?? e}`);

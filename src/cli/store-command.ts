@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { startStore, type StoreOptions } from '../store/index.ts';
 
-interface StoreFlags {
+export interface StoreFlags {
   listen: string;
   dataDir?: string;
   memory?: boolean;
@@ -14,33 +14,30 @@ interface StoreFlags {
   maxTxnOps?: string;
 }
 
-/** `coord store` (the etcd-compatible store alone) and `coord dev` (the local development setup). */
-export function registerStoreCommands(program: Command): void {
-  const withStoreFlags = (cmd: Command) =>
-    cmd
-      .option('--listen <host:port>', 'address to serve the etcd v3 API on', '127.0.0.1:2379')
-      .option('--data-dir <dir>', 'directory for the write-ahead log and snapshots')
-      .option('--memory', 'keep everything in memory (nothing survives a restart)')
-      .option('--cert <file>', 'TLS certificate (PEM)')
-      .option('--key <file>', 'TLS private key (PEM)')
-      .option('--ca <file>', 'CA bundle (PEM): require client certificates signed by it')
-      .option('--max-request-bytes <n>', 'largest write request accepted', String(1.5 * 1024 * 1024))
-      .option('--max-txn-ops <n>', 'most operations in one txn branch', '128');
+/** The flags of `coord store` (and `coord dev`, which runs the same store). */
+export function withStoreFlags(cmd: Command): Command {
+  return cmd
+    .option('--listen <host:port>', 'address to serve the etcd v3 API on', '127.0.0.1:2379')
+    .option('--data-dir <dir>', 'directory for the write-ahead log and snapshots')
+    .option('--memory', 'keep everything in memory (nothing survives a restart)')
+    .option('--cert <file>', 'TLS certificate (PEM)')
+    .option('--key <file>', 'TLS private key (PEM)')
+    .option('--ca <file>', 'CA bundle (PEM): require client certificates signed by it')
+    .option('--max-request-bytes <n>', 'largest write request accepted', String(1.5 * 1024 * 1024))
+    .option('--max-txn-ops <n>', 'most operations in one txn branch', '128');
+}
 
+/** `coord store`: the etcd-compatible store alone. */
+export function registerStoreCommands(program: Command): void {
   withStoreFlags(program.command('store'))
     .description('run coord store, an embedded etcd-compatible server')
     .action(async (flags: StoreFlags) => {
       await runStore(flags, flags.memory ? undefined : (flags.dataDir ?? 'default.coord'));
     });
-
-  withStoreFlags(program.command('dev'))
-    .description('local development: coord store with data under ./.coord/')
-    .action(async (flags: StoreFlags) => {
-      await runStore(flags, flags.memory ? undefined : (flags.dataDir ?? '.coord/data'));
-    });
 }
 
-async function runStore(flags: StoreFlags, dataDir: string | undefined): Promise<void> {
+/** The store options the flags ask for (exits with one line on a bad flag). */
+export function storeOptions(flags: StoreFlags, dataDir: string | undefined): StoreOptions {
   if (!!flags.cert !== !!flags.key) fail('--cert and --key go together');
   const options: StoreOptions = {
     listen: flags.listen,
@@ -52,6 +49,11 @@ async function runStore(flags: StoreFlags, dataDir: string | undefined): Promise
   if (flags.cert && flags.key) {
     options.tls = { cert: readPem(flags.cert), key: readPem(flags.key), ca: flags.ca ? readPem(flags.ca) : undefined };
   }
+  return options;
+}
+
+async function runStore(flags: StoreFlags, dataDir: string | undefined): Promise<void> {
+  const options = storeOptions(flags, dataDir);
   let store;
   try {
     store = await startStore(options);
