@@ -7,11 +7,15 @@
 // load shedder (serve()'s default), or, as a reference tuned for this workload, a fixed limit of
 // 8 calls in the handler (RESOURCE_EXHAUSTED past it), which needs the capacity known in
 // advance — the thing adaptive shedding exists to avoid.
-//   goodput     = calls answered OK per second, as a fraction of the measured capacity, and the
-//                 share of the backend's CPU time that went into them;
+//   goodput     = calls answered OK per second, as a fraction of the measured capacity, and per
+//                 second of the backend's CPU time, as a fraction of the same while measuring
+//                 capacity (steadier on a shared machine), beside how busy the backend kept;
 //   recovery    = from the drop back to 0.5x until the last call rejected locally (the throttle)
 //                 and the last call that failed at all.
-// COORD_BENCH_TIMELINE=1 adds per-second outcomes for each row.
+// COORD_BENCH_ROUNDS=n repeats the rows n times and adds medians; COORD_BENCH_ONLY=<text> runs
+// only the rows whose name contains it; COORD_BENCH_TIMELINE=1 adds per-second outcomes for each
+// row; COORD_BENCH_SHEDDING='<json>' passes LoadShedderOptions to the shedding backend, and
+// COORD_BENCH_TRACE=1 makes it print the shedder's view 4 times a second (on stderr).
 // The same file is the backend when run with COORD_BENCH_OVERLOAD_BACKEND set.
 import { spawn } from 'node:child_process';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -21,6 +25,7 @@ import * as grpc from '@grpc/grpc-js';
 import { clientInterceptors } from '../src/grpc/client-interceptors.ts';
 import { serve } from '../src/grpc/serve.ts';
 import { AdaptiveThrottle } from '../src/resilience/adaptive-throttle.ts';
+import type { LoadShedderOptions } from '../src/resilience/load-shedder.ts';
 import { echoService, type EchoReply, type EchoRequest } from '../test/helpers/echo.ts';
 import { fmtInt, fmtMs, printMachine, watchdog } from './lib/backends.ts';
 import { cpuMs, percentile, printTable, sleep } from './lib/harness.ts';
@@ -50,6 +55,8 @@ type EchoClient = grpc.Client & {
 interface Backend {
   address: string;
   pid: number;
+  /** The backend's cumulative event-loop active and idle time, ms, as of its latest report (every 100 ms). */
+  loop(): { active: number; idle: number };
   stop(): Promise<void>;
 }
 
@@ -61,18 +68,35 @@ interface CallRecord {
 }
 
 interface Result {
+  /** The configuration's name. */
+  config: string;
+  /** The row's name: the configuration's, and the round when there are several. */
   name: string;
   records: CallRecord[];
   dropAt: number;
   overloadStart: number;
   /** CPU time the backend used during the 3x phase, ms. */
   backendCpuMs: number;
+  /** The backend's event-loop utilization during the 3x phase. */
+  backendLoopBusy: number;
+  /** CPU time the backend used in each second from the start of the warm-up, ms. */
+  backendCpuBySecond: number[];
   /** Mean of the capacities measured just before and just after. */
   capacity: number;
+  /** The same for calls answered per second of backend CPU time. */
+  capacityPerCpuSecond: number;
+}
+
+interface Capacity {
+  /** Calls answered per second. */
+  perSecond: number;
+  /** Calls refused with RESOURCE_EXHAUSTED, warm-up included. */
+  refused: number;
+  /** Calls answered per second of CPU time the backend used meanwhile. */
+  perCpuSecond: number;
 }
 
 export async function run(): Promise<void> {
-  const dog = watchdog('grpc-overload', 10 * 60_000);
   printMachine();
   console.log(`backend: ${WORK_MS} ms of CPU per call in ${SLICES} slices, stops work for cancelled calls; deadline ${DEADLINE_MS} ms per call`);
   console.log(`load: open loop, ${WARMUP.load}x capacity ${WARMUP.ms / 1000} s, ${OVERLOAD.load}x ${OVERLOAD.ms / 1000} s, ${RECOVERY.load}x ${RECOVERY.ms / 1000} s; throttle K=2 unless named, window ${THROTTLE_WINDOW_MS / 1000} s`);
@@ -87,59 +111,76 @@ export async function run(): Promise<void> {
     ['fixed limit only (reference)', 0, 'fixed-limit'],
     ['throttling + fixed limit (reference)', 2, 'fixed-limit'],
   ];
+  const only = process.env.COORD_BENCH_ONLY;
+  const chosen = only ? configs.filter(([name]) => name.includes(only)) : configs;
+  const rounds = Number(process.env.COORD_BENCH_ROUNDS ?? 1);
+  const dog = watchdog('grpc-overload', rounds * chosen.length * 60_000 + 60_000);
   const results: Result[] = [];
+  // Saturated by a closed loop is not overloaded: nothing should be shed there.
+  const withShedding = await measureCapacity('shedding');
+  console.log(`closed loop, 8 callers, shedding on: ${fmtInt(withShedding.perSecond)} calls/s, ${withShedding.refused} shed`);
   let capacity = await measureCapacity();
-  for (const [name, k, protection] of configs) {
-    console.log(`capacity ${fmtInt(capacity)} calls/s; measuring ${name}...`);
-    const r = await overload(name, capacity, k, protection);
-    const after = await measureCapacity();
-    results.push({ ...r, capacity: (capacity + after) / 2 });
-    capacity = after;
+  for (let round = 1; round <= rounds; round++) {
+    for (const [config, k, protection] of chosen) {
+      const name = rounds > 1 ? `${config} #${round}` : config;
+      console.log(`capacity ${fmtInt(capacity.perSecond)} calls/s (${fmtInt(capacity.perCpuSecond)} per CPU-second); measuring ${name}...`);
+      const r = await overload(name, capacity.perSecond, k, protection);
+      const after = await measureCapacity();
+      results.push({ ...r, config, capacity: (capacity.perSecond + after.perSecond) / 2, capacityPerCpuSecond: (capacity.perCpuSecond + after.perCpuSecond) / 2 });
+      capacity = after;
+    }
   }
   dog.clear();
-  print(results);
+  print(results, rounds);
   if (process.env.COORD_BENCH_TIMELINE) for (const r of results) printTimeline(r);
 }
 
 /** Per-second outcomes by send time (COORD_BENCH_TIMELINE=1): where the time went. */
 function printTimeline(r: Result): void {
-  console.log(`\n${r.name}: second (0 = start of 3x) → sent / ok / rejected locally / shed / deadline exceeded`);
+  console.log(`\n${r.name}: second (0 = start of 3x) → sent / ok / rejected locally / shed / deadline exceeded; backend CPU ms`);
   const start = r.overloadStart - WARMUP.ms;
   const seconds = Math.ceil((WARMUP.ms + OVERLOAD.ms + RECOVERY.ms) / 1000);
   for (let s = 0; s < seconds; s++) {
     const xs = r.records.filter((x) => x.sentAt >= start + s * 1000 && x.sentAt < start + (s + 1) * 1000);
     const n = (pred: (x: CallRecord) => boolean) => xs.filter(pred).length;
     console.log(
-      `  ${String(s - WARMUP.ms / 1000).padStart(3)}: ${xs.length} / ${n((x) => x.code === grpc.status.OK)} / ${n((x) => x.local)} / ${n((x) => x.code === grpc.status.RESOURCE_EXHAUSTED)} / ${n((x) => x.code === grpc.status.DEADLINE_EXCEEDED)}`,
+      `  ${String(s - WARMUP.ms / 1000).padStart(3)}: ${xs.length} / ${n((x) => x.code === grpc.status.OK)} / ${n((x) => x.local)} / ${n((x) => x.code === grpc.status.RESOURCE_EXHAUSTED)} / ${n((x) => x.code === grpc.status.DEADLINE_EXCEEDED)}; ${fmtInt(r.backendCpuBySecond[s] ?? NaN)}`,
     );
   }
 }
 
-async function measureCapacity(): Promise<number> {
-  const backend = await startBackend('none');
+async function measureCapacity(protection: Protection = 'none'): Promise<Capacity> {
+  const backend = await startBackend(protection);
   const c = newClient(backend.address, 0);
   try {
     let ok = 0;
+    let refused = 0;
     let counting = false;
     const start = performance.now() + 500;
     const end = start + 3000;
+    let cpuAtStart = NaN;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (performance.now() < end) {
           const r = await call(c);
-          if (!counting && performance.now() >= start) counting = true;
+          if (!counting && performance.now() >= start) {
+            counting = true;
+            cpuAtStart = cpuMs(backend.pid);
+          }
           if (counting && r.code === grpc.status.OK) ok++;
+          if (r.code === grpc.status.RESOURCE_EXHAUSTED) refused++;
         }
       }),
     );
-    return ok / 3;
+    const cpu = cpuMs(backend.pid) - cpuAtStart;
+    return { perSecond: ok / ((performance.now() - start) / 1000), refused, perCpuSecond: ok / (cpu / 1000) };
   } finally {
     c.close();
     await backend.stop();
   }
 }
 
-async function overload(name: string, capacity: number, k: number, protection: Protection): Promise<Omit<Result, 'capacity'>> {
+async function overload(name: string, capacity: number, k: number, protection: Protection): Promise<Omit<Result, 'config' | 'capacity' | 'capacityPerCpuSecond'>> {
   const backend = await startBackend(protection);
   const c = newClient(backend.address, k);
   try {
@@ -151,19 +192,27 @@ async function overload(name: string, capacity: number, k: number, protection: P
     let overloadStart = NaN;
     let dropAt = NaN;
     let backendCpuMs = NaN;
+    let loopAtStart = backend.loop();
+    let backendLoopBusy = NaN;
+    const cpuMarks = [cpuMs(backend.pid)];
     for (const phase of phases) {
       if (phase === OVERLOAD) {
         overloadStart = phaseStart;
         backendCpuMs = -cpuMs(backend.pid);
+        loopAtStart = backend.loop();
       }
       if (phase === RECOVERY) {
         dropAt = phaseStart;
         backendCpuMs += cpuMs(backend.pid);
+        const loop = backend.loop();
+        const active = loop.active - loopAtStart.active;
+        backendLoopBusy = active / (active + loop.idle - loopAtStart.idle);
       }
       const rate = phase.load * capacity;
       let sent = 0;
       // Open loop: calls go out on schedule whether or not earlier ones came back.
       while (performance.now() < phaseStart + phase.ms) {
+        if (performance.now() >= t0 + cpuMarks.length * 1000) cpuMarks.push(cpuMs(backend.pid));
         const due = Math.floor(((performance.now() - phaseStart) * rate) / 1000);
         for (; sent < due; sent++) {
           const p = call(c).then((r) => void records.push(r));
@@ -175,7 +224,8 @@ async function overload(name: string, capacity: number, k: number, protection: P
       phaseStart += phase.ms;
     }
     await Promise.all(inFlight);
-    return { name, records, dropAt, overloadStart, backendCpuMs };
+    const backendCpuBySecond = cpuMarks.slice(1).map((cpu, i) => cpu - cpuMarks[i]);
+    return { name, records, dropAt, overloadStart, backendCpuMs, backendLoopBusy, backendCpuBySecond };
   } finally {
     c.close();
     await backend.stop();
@@ -197,47 +247,96 @@ function call(c: EchoClient): Promise<CallRecord> {
   );
 }
 
-function print(results: Result[]): void {
+interface Figures {
+  /** Calls answered OK per second during the 3x phase (by send time), as a multiple of the capacity. */
+  goodput: number;
+  /** The same over the last half of the phase. */
+  lastHalf: number;
+  /** Calls answered OK per second of backend CPU time, as a multiple of the same in the capacity runs. */
+  perCpuSecond: number;
+  /** From the drop to 0.5x until the last call rejected locally / that failed at all was sent, ms (0: none). */
+  lastLocalRejection: number;
+  lastFailure: number;
+}
+
+function figures(r: Result): Figures {
+  const inOverload = r.records.filter((x) => x.sentAt >= r.overloadStart && x.sentAt < r.dropAt);
+  const ok = (xs: CallRecord[]) => xs.filter((x) => x.code === grpc.status.OK).length;
+  // Calls answered OK during the 3x phase (by completion), over the CPU the backend used meanwhile.
+  const okDuring = r.records.filter((x) => x.code === grpc.status.OK && x.sentAt + x.ms >= r.overloadStart && x.sentAt + x.ms < r.dropAt).length;
+  const afterDrop = r.records.filter((x) => x.sentAt >= r.dropAt);
+  const last = (failed: (x: CallRecord) => boolean) => Math.max(0, ...afterDrop.filter(failed).map((x) => x.sentAt - r.dropAt));
+  return {
+    goodput: ok(inOverload) / (OVERLOAD.ms / 1000) / r.capacity,
+    lastHalf: ok(inOverload.filter((x) => x.sentAt >= r.overloadStart + OVERLOAD.ms / 2)) / (OVERLOAD.ms / 2000) / r.capacity,
+    perCpuSecond: okDuring / (r.backendCpuMs / 1000) / r.capacityPerCpuSecond,
+    lastLocalRejection: last((x) => x.local),
+    lastFailure: last((x) => x.code !== grpc.status.OK),
+  };
+}
+
+const fmtX = (n: number) => `${n.toFixed(2)}x`;
+const fmtRecovery = (ms: number) => (ms < RECOVERY.ms - 1000 ? `${fmtInt(ms)} ms (${(ms / THROTTLE_WINDOW_MS).toFixed(2)})` : `> ${(RECOVERY.ms - 1000) / 1000} s`);
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function print(results: Result[], rounds: number): void {
   const rows = results.map((r) => {
+    const f = figures(r);
     const inOverload = r.records.filter((x) => x.sentAt >= r.overloadStart && x.sentAt < r.dropAt);
-    const lastHalf = inOverload.filter((x) => x.sentAt >= r.overloadStart + OVERLOAD.ms / 2);
-    const perCapacity = (n: number, ms: number) => `${(n / (ms / 1000) / r.capacity).toFixed(2)}x`;
-    const ok = (xs: CallRecord[]) => xs.filter((x) => x.code === grpc.status.OK).length;
     const share = (pred: (x: CallRecord) => boolean) => `${((100 * inOverload.filter(pred).length) / inOverload.length).toFixed(1)}%`;
     const okLatency = Float64Array.from(inOverload.filter((x) => x.code === grpc.status.OK).map((x) => x.ms)).sort();
-    // Calls answered OK during the 3x phase (by completion), each WORK_MS of CPU, over the CPU the backend used meanwhile.
-    const okDuring = r.records.filter((x) => x.code === grpc.status.OK && x.sentAt + x.ms >= r.overloadStart && x.sentAt + x.ms < r.dropAt).length;
-    const usefulCpu = (okDuring * WORK_MS) / r.backendCpuMs;
-    const afterDrop = r.records.filter((x) => x.sentAt >= r.dropAt);
-    const recovery = (failed: (x: CallRecord) => boolean) => {
-      const last = Math.max(0, ...afterDrop.filter(failed).map((x) => x.sentAt - r.dropAt));
-      return last < RECOVERY.ms - 1000 ? `${fmtInt(last)} ms (${(last / THROTTLE_WINDOW_MS).toFixed(2)})` : `> ${(RECOVERY.ms - 1000) / 1000} s`;
-    };
     return [
       r.name,
       fmtInt(r.capacity),
-      perCapacity(ok(inOverload), OVERLOAD.ms),
-      perCapacity(ok(lastHalf), OVERLOAD.ms / 2),
-      perCapacity(inOverload.filter((x) => !x.local).length, OVERLOAD.ms),
-      `${(100 * usefulCpu).toFixed(0)}%`,
+      fmtX(f.goodput),
+      fmtX(f.lastHalf),
+      fmtX(inOverload.filter((x) => !x.local).length / (OVERLOAD.ms / 1000) / r.capacity),
+      fmtX(f.perCpuSecond),
+      `${(100 * r.backendLoopBusy).toFixed(0)}%`,
       fmtMs(percentile(okLatency, 50)),
       fmtMs(percentile(okLatency, 99)),
       share((x) => x.local),
       share((x) => x.code === grpc.status.RESOURCE_EXHAUSTED),
       share((x) => x.code === grpc.status.DEADLINE_EXCEEDED),
-      recovery((x) => x.local),
-      recovery((x) => x.code !== grpc.status.OK),
+      fmtRecovery(f.lastLocalRejection),
+      fmtRecovery(f.lastFailure),
     ];
   });
   console.log();
   printTable(
-    ['client throttling / server protection', 'capacity /s', 'goodput at 3x', 'last 5 s', 'sent to backend', 'backend CPU on OK calls', 'p50 ms', 'p99 ms', 'rejected locally', 'shed', 'deadline exceeded', 'last local rejection (÷ window)', 'last failure (÷ window)'],
+    ['client throttling / server protection', 'capacity /s', 'goodput at 3x', 'last 5 s', 'sent to backend', 'goodput per CPU-s', 'backend loop busy', 'p50 ms', 'p99 ms', 'rejected locally', 'shed', 'deadline exceeded', 'last local rejection (÷ window)', 'last failure (÷ window)'],
     rows,
   );
   console.log(`\ngoodput, sent to backend and shares are over calls sent during the ${OVERLOAD.ms / 1000} s at 3x, goodput and load as multiples of the capacity measured around that row; latencies are of calls answered OK.`);
-  console.log(`backend CPU on OK calls: the share of the CPU time the backend used during the 3x phase that went into calls answered OK (${WORK_MS} ms each) — goodput as a share of what the backend could do with the CPU it got, which on a shared machine is steadier than calls/s.`);
+  console.log('goodput per CPU-s: calls answered OK per second of backend CPU time during the 3x phase, as a multiple of the same in the capacity runs around that row: goodput with the CPU the backend actually got (this machine is shared, and the load generator itself takes more CPU at 3x than while measuring capacity).');
+  console.log('backend loop busy: the backend\'s event-loop utilization during the 3x phase; below 100% the server idled while calls were waiting.');
   console.log(`after the drop to 0.5x: when the last call rejected locally (the throttle's recovery) and the last call that failed at all were sent, in ms and in throttling windows.`);
-  console.log(`goals: goodput >= 0.90x with throttling + shedding; recovery within one throttling window (${THROTTLE_WINDOW_MS / 1000} s).`);
+  const configs = [...new Set(results.map((r) => r.config))];
+  if (rounds > 1) {
+    console.log(`\nmedians over ${rounds} rounds:`);
+    printTable(
+      ['client throttling / server protection', 'goodput at 3x', 'last 5 s', 'goodput per CPU-s', 'last local rejection (÷ window)', 'last failure (÷ window)'],
+      configs.map((config) => {
+        const fs = results.filter((r) => r.config === config).map(figures);
+        const m = (pick: (f: Figures) => number) => median(fs.map(pick));
+        return [config, fmtX(m((f) => f.goodput)), fmtX(m((f) => f.lastHalf)), fmtX(m((f) => f.perCpuSecond)), fmtRecovery(m((f) => f.lastLocalRejection)), fmtRecovery(m((f) => f.lastFailure))];
+      }),
+    );
+  }
+  const goal = results.filter((r) => r.config === 'throttling + shedding').map(figures);
+  if (goal.length > 0) {
+    const goodput = median(goal.map((f) => f.goodput));
+    const perCpu = median(goal.map((f) => f.perCpuSecond));
+    const recovery = median(goal.map((f) => f.lastLocalRejection));
+    const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+    console.log(
+      `\ngoal (throttling + shedding${rounds > 1 ? `, medians of ${rounds}` : ''}): goodput >= 0.90x of capacity: ${fmtX(goodput)} ${verdict(goodput >= 0.9)} (per CPU-s ${fmtX(perCpu)} ${verdict(perCpu >= 0.9)}); full traffic within one throttling window (${THROTTLE_WINDOW_MS / 1000} s) after the drop: last local rejection ${fmtRecovery(recovery)} ${verdict(recovery <= THROTTLE_WINDOW_MS)}`,
+    );
+  }
 }
 
 // ---- backend process ----
@@ -271,9 +370,17 @@ async function startBackend(protection: Protection): Promise<Backend> {
     return value as string;
   };
   const address = (await nextLine()).replace(/^listening /, '');
+  let loop = { active: 0, idle: 0 };
+  void (async () => {
+    for (let r = await lines.next(); !r.done; r = await lines.next()) {
+      const [what, active, idle] = (r.value as string).split(' ');
+      if (what === 'loop') loop = { active: Number(active), idle: Number(idle) };
+    }
+  })();
   return {
     address,
     pid,
+    loop: () => loop,
     async stop() {
       child.kill('SIGKILL');
       await exited;
@@ -317,13 +424,26 @@ async function backendMain(protection: Protection): Promise<void> {
         },
       ],
     ],
-    shedding: protection === 'shedding',
+    shedding: protection === 'shedding' && (process.env.COORD_BENCH_SHEDDING ? (JSON.parse(process.env.COORD_BENCH_SHEDDING) as LoadShedderOptions) : true),
     health: false,
     reflection: false,
     signals: false,
     log: () => {},
   });
   console.log(`listening ${server.address}`);
+  setInterval(() => {
+    const { active, idle } = performance.eventLoopUtilization();
+    console.log(`loop ${active} ${idle}`);
+  }, 100).unref();
+  if (process.env.COORD_BENCH_TRACE && protection === 'shedding') {
+    const t0 = performance.now();
+    setInterval(() => {
+      const s = server.stats().shedder!;
+      console.error(
+        `trace ${((performance.now() - t0) / 1000).toFixed(2)} load=${s.load.toFixed(2)} delay=${s.delayMs.toFixed(1)} lag=${s.lagMs.toFixed(0)} inFlight=${s.inFlight} max=${s.maxInFlight.toFixed(1)} pass=${s.maxPassPerSecond.toFixed(0)} minRt=${s.minRtMs.toFixed(1)} hot=${s.hot} shed=${s.shed} done=${s.completed}`,
+      );
+    }, 250).unref();
+  }
 }
 
 const role = process.env.COORD_BENCH_OVERLOAD_BACKEND as Protection | undefined;

@@ -16,7 +16,7 @@ export function loadSheddingInterceptor(shedder: LoadShedder, counters: ServerCo
     const now = performance.now();
     if (now - lastShedAt >= QUIET_MS) {
       const s = shedder.stats();
-      log(`grpc: load shedding started: load ${s.load.toFixed(2)}, event-loop delay ${s.delayMs.toFixed(0)} ms (${s.lagMs.toFixed(0)} ms in this turn), ${s.inFlight} in flight over a capacity of ${s.maxInFlight.toFixed(1)} (${s.maxPassPerSecond.toFixed(0)} req/s × ${s.minRtMs.toFixed(1)} ms)`);
+      log(`grpc: load shedding started: load ${s.load.toFixed(2)}, event-loop delay ${s.delayMs.toFixed(0)} ms (${s.lagMs.toFixed(0)} ms in this turn), ${s.inFlight} in flight over a limit of ${s.maxInFlight.toFixed(1)} (best ${s.maxPassPerSecond.toFixed(0)} req/s, best RT ${s.minRtMs.toFixed(1)} ms)`);
     }
     lastShedAt = now;
     counters.rejected(path, 'shed');

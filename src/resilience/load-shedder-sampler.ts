@@ -1,15 +1,20 @@
 // How busy this Node process is, for the load shedder. Node runs handlers on one thread, so the
 // figure that matters is how much of that thread is taken: event-loop utilization (the share of
 // wall time the loop spent not waiting for I/O) and process CPU time over one core (which also
-// sees GC and thread-pool work). The busier of the two, smoothed, is "load" in [0, 1] — the
-// counterpart of the host CPU usage that kratos BBR and go-zero's shedder read from cgroups.
+// sees GC and thread-pool work). The busier of the two is "load" in [0, 1] — the counterpart of
+// the host CPU usage that kratos BBR and go-zero's shedder read from cgroups. It is smoothed to
+// rise at once and fall slowly (halving every 250 ms): overload is seen within one sample, and a
+// moment of calm inside it does not read as the end. (Averaging the rise too, as kratos does, let
+// a 3x load queue about a second of work before the shedder saw it, in load-shedder-sim.test.ts.)
 //
 // Beside it, event-loop delay: how long work that is ready waits for the loop, which is the
 // queueing a request sees before grpc-js even reads it. A 10 ms heartbeat timer measures it twice:
-// smoothed (its mean lateness per sample period), and right now — how long since the loop last
-// reached its timers. The second matters because the loop can be stuck in one long turn, running
-// the handlers of everything it read at once; timers (and so the smoothed figures) do not move
-// until the turn ends, but the time since the last heartbeat does.
+// sustained (the lower of its mean lateness over the last two sample periods), and right now —
+// how long since the loop last reached its timers. The first ignores a single stall (a long GC
+// pause, or the process waiting for a core on a busy machine), after which a shedder would
+// refuse the harmless burst that piled up meanwhile; the second matters because the loop can be
+// stuck in one long turn, running the handlers of everything it read at once; timers (and so the
+// sustained figure) do not move until the turn ends, but the time since the last heartbeat does.
 //
 // One sampler serves the whole process, started by the first user and stopped with the last.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -18,7 +23,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 export interface LoadSource {
   /** Smoothed load in [0, 1]. */
   current(): number;
-  /** Smoothed event-loop delay, ms. */
+  /** Event-loop delay sustained over the last two samples, ms. */
   delayMs(): number;
   /** How long the event loop has been busy without reaching its timers, right now, ms. */
   lagMs(): number;
@@ -34,7 +39,7 @@ export interface ProcessLoad extends LoadSource {
 export interface ProcessLoadSample {
   /** Smoothed load in [0, 1]. */
   load: number;
-  /** Smoothed mean event-loop delay, ms. */
+  /** Event-loop delay sustained over the last two samples (the lower of their means), ms. */
   delayMs: number;
   /** Event-loop utilization over the last sample period, 0..1. */
   eventLoopUtilization: number;
@@ -45,16 +50,32 @@ export interface ProcessLoadSample {
   eventLoopDelayMaxMs: number;
 }
 
-/** Sample period. Short enough to notice overload within a second, long enough to be cheap. */
-export const SAMPLE_INTERVAL_MS = 250;
+/** Sample period. Short enough to notice overload within a few hundred ms, long enough to be cheap. */
+export const SAMPLE_INTERVAL_MS = 100;
 const BEAT_MS = 10;
-/** Weight of the previous smoothed value: with 250 ms samples a jump to full load reads above 0.8 after 3 samples. */
-const DECAY = 0.5;
+/** Weight of the previous load when load falls: it halves every 250 ms. */
+const DECAY = 0.5 ** (SAMPLE_INTERVAL_MS / 250);
+
+/** The sampler's two figures, from one raw sample to the next (also what load-shedder-sim.test.ts drives). */
+export class LoadFilter {
+  load = 0;
+  delayMs = 0;
+  private lastMeanLateMs = 0;
+
+  /** Adds a sample: the loop's busy share and the mean lateness of its heartbeat over the period. */
+  add(busy: number, meanLateMs: number): void {
+    this.load = busy >= this.load ? busy : this.load * DECAY + busy * (1 - DECAY);
+    this.delayMs = Math.min(this.lastMeanLateMs, meanLateMs);
+    this.lastMeanLateMs = meanLateMs;
+  }
+}
+
 const ZERO: ProcessLoadSample = { load: 0, delayMs: 0, eventLoopUtilization: 0, cpu: 0, eventLoopDelayMeanMs: 0, eventLoopDelayMaxMs: 0 };
 
 class Sampler {
   users = 0;
   sample: ProcessLoadSample = ZERO;
+  private filter = new LoadFilter();
   private timer: NodeJS.Timeout | undefined;
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
   private cpu = process.cpuUsage();
@@ -69,6 +90,7 @@ class Sampler {
     this.cpu = process.cpuUsage();
     this.sampledAt = this.beatAt = performance.now();
     this.sample = ZERO;
+    this.filter = new LoadFilter();
     this.timer = setInterval(() => this.beat(), BEAT_MS);
     this.timer.unref();
   }
@@ -102,9 +124,10 @@ class Sampler {
     const cpuShare = (cpu.user + cpu.system) / 1000 / elapsedMs;
     const busy = Math.min(1, Math.max(elu.utilization, cpuShare));
     const meanLate = this.beats > 0 ? this.lateSum / this.beats : 0;
+    this.filter.add(busy, meanLate);
     this.sample = {
-      load: this.sample.load * DECAY + busy * (1 - DECAY),
-      delayMs: this.sample.delayMs * DECAY + meanLate * (1 - DECAY),
+      load: this.filter.load,
+      delayMs: this.filter.delayMs,
       eventLoopUtilization: elu.utilization,
       cpu: cpuShare,
       eventLoopDelayMeanMs: meanLate,
