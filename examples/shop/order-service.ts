@@ -44,7 +44,9 @@ await runService({
     const inventory = client(ctx, shop().InventoryService, 'inventory-service');
     let limits = DEFAULT_LIMITS;
     const limitsConfig = coord.config.typed('shop', 'order-limits', LimitsSchema);
-    // First instance up publishes the defaults, so they show up (and can be edited) in the dashboard.
+    // Share the schema, so the dashboard's editor and `coord config publish` are checked against it;
+    // the first instance up publishes the defaults, so they show up (and can be edited) in the dashboard.
+    void limitsConfig.shareSchema().catch((e: Error) => ctx.log(`limits: could not share the schema: ${e.message}`));
     void limitsConfig.publish(DEFAULT_LIMITS, { expectedVersion: 0, author: id, message: 'defaults' }).catch(() => {});
     limitsConfig.subscribe((v) => {
       limits = v?.value ?? DEFAULT_LIMITS;

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CoordError, isCoordError } from '../core/errors.ts';
 import { op } from '../client/etcd-client.ts';
-import { parseValue } from '../config/config-codec.ts';
 import { lineDiff } from '../config/config-diff.ts';
 import type { ConfigValue } from '../config/config-record.ts';
 import type { BetaValue } from '../config/gray-release.ts';
@@ -88,7 +87,7 @@ export function configRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const { namespace, key } = keyOf(req.params);
     const body = parseInput(valueBody, req.body, 'body');
     try {
-      parseValue(body.value, body.format, `config ${namespace}/${key}`);
+      await config.validate(namespace, key, body.value, body.format);
       return { ok: true };
     } catch (e) {
       if (isCoordError(e, 'validation')) return { ok: false, message: e.message };

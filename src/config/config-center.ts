@@ -28,7 +28,9 @@ import type { z } from 'zod';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import { diff, history, rollback, type HistoryOptions, type RollbackOptions } from './config-history.ts';
 import { publish, remove, type PublishOptions, type WriteOptions } from './config-publish.ts';
-import { checkName, type ConfigContext, type ConfigValue } from './config-record.ts';
+import { parseValue, type ConfigFormat } from './config-codec.ts';
+import { checkSharedSchema } from './config-schema.ts';
+import { checkName, configRef, type ConfigContext, type ConfigValue } from './config-record.ts';
 import { TypedConfig, type TypedConfigOptions } from './config-typed.ts';
 import { ConfigWatch, type ConfigWatchOptions, type SubscribeOptions } from './config-watch.ts';
 import { abortBeta, getBeta, promote, publishBeta, readConfig, type BetaOptions, type BetaValue, type PromoteOptions, type ReadOptions } from './gray-release.ts';
@@ -67,6 +69,28 @@ export class ConfigCenter {
    */
   publish(namespace: string, key: string, value: unknown, options: PublishOptions = {}): Promise<ConfigValue> {
     return publish(this.ctx, namespace, key, value, options);
+  }
+
+  /**
+   * Checks a value's text without publishing it: it must parse in its format and meet the schema a
+   * typed handle shared for the key (TypedConfig.shareSchema), if any. Rejects with a 'validation'
+   * CoordError naming what is wrong.
+   */
+  async validate(namespace: string, key: string, raw: string, format: ConfigFormat, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const ref = configRef(this.ctx.root, namespace, key);
+    parseValue(raw, format, ref.where);
+    await checkSharedSchema(this.ctx, ref, format, raw, options.signal);
+  }
+
+  /** The JSON Schema shared for a key (TypedConfig.shareSchema), or undefined. */
+  async schema(namespace: string, key: string, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown> | undefined> {
+    const kv = await this.ctx.client.get(configRef(this.ctx.root, namespace, key).schema, { signal: options.signal });
+    if (!kv) return undefined;
+    try {
+      return JSON.parse(kv.value.toString()) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Deletes the value and its beta (history stays). False when there was nothing to delete. */

@@ -3,6 +3,7 @@ import { traced } from '../core/tracing.ts';
 import { compare, op, type KeyValue } from '../client/etcd-client.ts';
 import type { Compare, RequestOp } from '../protocol/etcd-types.ts';
 import { encodeValue, parseValue, type ConfigFormat } from './config-codec.ts';
+import { checkSharedSchema } from './config-schema.ts';
 import { configRef, decodeJson, envelopeSchema, type ConfigContext, type ConfigEnvelope, type ConfigRef, type ConfigValue } from './config-record.ts';
 
 export interface WriteOptions {
@@ -46,6 +47,8 @@ const MAX_ATTEMPTS = 20;
 export async function publish(ctx: ConfigContext, namespace: string, key: string, value: unknown, options: PublishOptions = {}, serialize = false): Promise<ConfigValue> {
   const ref = configRef(ctx.root, namespace, key);
   const { format, raw } = encodeValue(value, options.format, ref.where, serialize);
+  // A typed handle (serialize) has checked its own schema; everyone else meets the shared one.
+  if (!serialize) await checkSharedSchema(ctx, ref, format, raw, options.signal);
   return commitVersion(ctx, ref, options, () => ({ format, raw, author: options.author ?? '', message: options.message ?? '' }));
 }
 

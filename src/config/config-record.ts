@@ -51,6 +51,8 @@ export interface ConfigRef {
   readonly where: string;
   readonly value: string;
   readonly beta: string;
+  /** Where a typed handle shares its schema (JSON Schema), for other writers to check against. */
+  readonly schema: string;
   readonly historyPrefix: string;
   history(version: number): string;
 }
@@ -63,6 +65,7 @@ export function configRef(root: string, namespace: string, key: string): ConfigR
     where: `config ${namespace}/${key}`,
     value: `${root}config/${namespace}/${key}`,
     beta: `${root}config-beta/${namespace}/${key}`,
+    schema: `${root}config-schema/${namespace}/${key}`,
     historyPrefix,
     history: (version) => historyPrefix + String(version).padStart(HISTORY_DIGITS, '0'),
   };

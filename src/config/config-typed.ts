@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { CoordError } from '../core/errors.ts';
 import type { ConfigFormat } from './config-codec.ts';
 import { publish, type PublishOptions } from './config-publish.ts';
+import { shareSchema } from './config-schema.ts';
 import { configRef, issues, type ConfigContext, type ConfigRef, type ConfigValue } from './config-record.ts';
 import { ConfigWatch, type ConfigWatchOptions, type SubscribeOptions } from './config-watch.ts';
 import { publishBeta, readConfig, type BetaOptions, type BetaValue, type ReadOptions } from './gray-release.ts';
@@ -53,6 +54,15 @@ export class TypedConfig<T> {
     this.check(value, `${this.ref.where} (beta)`);
     const b = await publishBeta(this.ctx, this.namespace, this.key, value, { ...options, format: this.format }, true);
     return { ...b, value: this.check(b.value) };
+  }
+
+  /**
+   * Shares the schema (as JSON Schema, under `<ns>config-schema/<namespace>/<key>`) so untyped
+   * publishes — `coord config publish`, the dashboard's editor, other libraries — are checked
+   * against it too. Writes only when it differs from what is shared.
+   */
+  shareSchema(options: { signal?: AbortSignal } = {}): Promise<void> {
+    return shareSchema(this.ctx, this.ref, this.schema, options.signal);
   }
 
   /** Live, validated values; close it when done. */

@@ -5,6 +5,7 @@ import { compare, op, type KeyValue } from '../client/etcd-client.ts';
 import { encodeValue, parseValue } from './config-codec.ts';
 import { commitVersion, type PublishOptions, type WriteOptions } from './config-publish.ts';
 import { configRef, decodeJson, decodeVersion, envelopeSchema, issues, type ConfigContext, type ConfigValue } from './config-record.ts';
+import { checkSharedSchema } from './config-schema.ts';
 
 /** Who sees a beta: listed ids, or every instance carrying all the given labels. */
 export interface GraySelector {
@@ -78,6 +79,7 @@ export async function publishBeta(ctx: ConfigContext, namespace: string, key: st
   const sel = selectorSchema.safeParse(options.selector);
   if (!sel.success) throw new CoordError('invalid-argument', `${ref.where}: invalid beta selector: ${issues(sel.error)}`);
   const { format, raw } = encodeValue(value, options.format, ref.where, serialize);
+  if (!serialize) await checkSharedSchema(ctx, ref, format, raw, options.signal);
   const current = await ctx.client.get(ref.value, { signal: options.signal });
   let base = 0;
   if (current) {

@@ -105,6 +105,34 @@ for (const backend of backends()) {
       assert.deepEqual([y.format, y.raw, (await yaml.get())?.value], ['yaml', 'host: h\npool:\n  max: 5\n', { host: 'h', pool: { max: 5 } }]);
     });
 
+    it('a shared schema checks untyped publishes, betas and validate() too; nothing invalid is written', async () => {
+      const { make, ns } = coordOn(f, 'shared', clients);
+      const [svc, ops] = [make(), make()];
+      const typed = svc.config.typed('shop', 'db', dbSchema);
+      await typed.shareSchema();
+      const stored = JSON.parse((await ops.etcd.get(`${ns}config-schema/shop/db`))!.value.toString());
+      assert.deepEqual(stored.required, ['host', 'pool']);
+      assert.deepEqual(await ops.config.schema('shop', 'db'), stored);
+      const rev = (await ops.etcd.get(`${ns}config-schema/shop/db`))!.modRevision;
+      await typed.shareSchema();
+      assert.equal((await ops.etcd.get(`${ns}config-schema/shop/db`))!.modRevision, rev, 'an unchanged schema is not rewritten');
+
+      const failing = (e: unknown) =>
+        isCoordError(e, 'validation') && e.message.includes(`schema shared at ${ns}config-schema/shop/db`) && /pool\.max: .*100/.test(e.message);
+      await assert.rejects(ops.config.publish('shop', 'db', '{"host":"h","pool":{"max":500}}', { format: 'json' }), failing);
+      await assert.rejects(ops.config.publish('shop', 'db', 'host: h\npool:\n  max: 500\n', { format: 'yaml' }), failing);
+      await assert.rejects(ops.config.publishBeta('shop', 'db', { host: 'h', pool: { max: 500 } }, { selector: { ids: ['x'] } }), failing);
+      await assert.rejects(ops.config.validate('shop', 'db', '{"host":"h","pool":{"max":500}}', 'json'), failing);
+      await assert.rejects(ops.config.validate('shop', 'db', '{"host":', 'json'), (e) => isCoordError(e, 'validation'));
+      assert.equal(await ops.config.get('shop', 'db'), undefined, 'nothing was written');
+      assert.equal(await ops.config.getBeta('shop', 'db'), undefined);
+      await ops.config.validate('shop', 'db', '{"host":"h","pool":{"max":5}}', 'json');
+      const ok = await ops.config.publish('shop', 'db', '{"host":"h","pool":{"max":5}}', { format: 'json' });
+      assert.equal(ok.version, 1);
+      // Keys without a shared schema are not checked.
+      await ops.config.publish('shop', 'other', '{"anything":1}', { format: 'json' });
+    });
+
     it('a typed subscriber keeps its last good value and reports an invalid one', async () => {
       const { make, ns } = coordOn(f, 'badvalue', clients);
       const [c, o] = [make(), make()];

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { startAdmin, type AdminHandle } from '../../src/admin/index.ts';
 import type { ConfigDetail, ConfigNamespaceView, ConfigVersionView, CoordinationView, DiffView, KvListing, KvValueView, Overview, ServicesView } from '../../src/admin/api-types.ts';
+import { z } from 'zod';
 import { connect, type Coord, type ConfigValue } from '../../src/index.ts';
 import { http, openSse, servers, waitFor, type Server } from './admin-fixture.ts';
 
@@ -186,6 +187,15 @@ for (const server of servers) {
       assert.equal(v2.body.version, 2);
       assert.equal(v2.body.author, 'dashboard', 'the default author');
       await waitFor(() => seen.at(-1)?.version === 2, 30_000, 'the subscriber to receive v2');
+
+      // Once a service shares its schema, the editor's validation and publishing both enforce it.
+      await lib.config.typed('shop', 'limits.json', z.object({ maxItems: z.number().int().max(50) })).shareSchema();
+      const overMax = await api('POST', '/api/config/shop/limits.json/validate', { value: '{"maxItems": 99}', format: 'json' });
+      assert.equal(overMax.body.ok, false);
+      assert.match(overMax.body.message, /maxItems: .*50/);
+      const refused = await api('PUT', '/api/config/shop/limits.json', { value: '{"maxItems": 99}', format: 'json' });
+      assert.deepEqual([refused.status, refused.body.error], [400, 'validation'], refused.text);
+      assert.equal((await lib.config.get('shop', 'limits.json'))!.version, 2, 'the refused publish changed nothing');
 
       const detail = await api<ConfigDetail>('GET', '/api/config/shop/limits.json');
       assert.deepEqual(detail.body, { namespace: 'shop', key: 'limits.json', current: v2.body, beta: null });

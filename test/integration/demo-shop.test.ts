@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { connect, type Coord } from '../../src/index.ts';
+import { connect, isCoordError, type Coord } from '../../src/index.ts';
 import { setup } from '../../src/grpc/index.ts';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
 import { startShop, type Shop } from '../../examples/shop/launch.ts';
@@ -98,7 +98,14 @@ describe('demo shop', () => {
     for (let i = 0; i < 4; i++) {
       await assert.rejects(call(orders, 'CreateOrder', three), (e: grpc.ServiceError) => e.code === grpc.status.FAILED_PRECONDITION && /at most 2 items per order/.test(e.details));
     }
-    // A value that fails the schema is refused by the services, which keep the last good one.
+    // The services shared their schema: an untyped publish of a bad value is refused up front.
+    await assert.rejects(
+      coord.config.publish('shop', 'order-limits', { maxItemsPerOrder: 'many' }, { format: 'json' }),
+      (e) => isCoordError(e, 'validation') && /schema shared at .*config-schema\/shop\/order-limits/.test(e.message) && /maxItemsPerOrder/.test(e.message),
+    );
+    // A writer that bypasses it (here the shared schema is deleted first) still cannot break the
+    // services: they refuse the value and keep the last good one.
+    await coord.etcd.delete(`${coord.namespace}config-schema/shop/order-limits`);
     await coord.config.publish('shop', 'order-limits', { maxItemsPerOrder: 'many' }, { format: 'json' });
     await waitFor(() => log('order-service-1').includes('invalid value'), 30_000, 'the bad value to be reported');
     await assert.rejects(call(orders, 'CreateOrder', three), /at most 2 items/);
