@@ -4,29 +4,15 @@
 // revoked registration vanishes without a reload; token login; read-only mode. Screenshots go to
 // test-results/.
 import assert from 'node:assert/strict';
-import { accessSync, constants, mkdirSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium, SHOTS } from './browser-fixture.ts';
 import { startAdmin, type AdminOptions } from '../../src/admin/index.ts';
 import { connect, type ConfigValue, type Coord } from '../../src/index.ts';
 import { startStore } from '../../src/store/index.ts';
 import { waitFor } from '../integration/admin-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
 const T = 30_000;
-
-/** Skip with a reason on a machine without Chromium; in CI (CI=true) it must be there. */
-function requireChromium(): string | undefined {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return undefined;
-  } catch {
-    const reason = `${CHROMIUM} not found: apt-get install chromium to run the browser tests`;
-    if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: they must run in CI)`);
-    return reason;
-  }
-}
 
 describe('dashboard in Chromium', { skip: requireChromium() }, () => {
   let store: Awaited<ReturnType<typeof startStore>> | undefined;
@@ -34,9 +20,8 @@ describe('dashboard in Chromium', { skip: requireChromium() }, () => {
   let n = 0;
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     store = await startStore({ listen: '127.0.0.1:0' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -5,28 +5,16 @@
 // `coord demo load` run sees no failed order. Screenshots go to test-results/ (and, with
 // COORD_UPDATE_DOCS=1, the Services page under load to docs/dashboard.png for the README).
 import assert from 'node:assert/strict';
-import { accessSync, constants, copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium, SHOTS } from './browser-fixture.ts';
 import { waitFor } from '../integration/admin-fixture.ts';
 import { runCli, startCli, killAllCli } from '../helpers/cli-process.ts';
 import { killAllDev, startDev, type Banner, type DevProcess } from '../helpers/dev-process.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
 const DOCS_SHOT = new URL('../../docs/dashboard.png', import.meta.url).pathname;
 const T = 30_000;
-
-function requireChromium(): string | undefined {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return undefined;
-  } catch {
-    const reason = `${CHROMIUM} not found: apt-get install chromium to run the browser tests`;
-    if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: they must run in CI)`);
-    return reason;
-  }
-}
 
 describe('the demo in Chromium', { skip: requireChromium() }, () => {
   let dev: DevProcess;
@@ -36,10 +24,9 @@ describe('the demo in Chromium', { skip: requireChromium() }, () => {
   const problems: string[] = [];
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     dev = startDev();
     banner = await dev.banner();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(T);
