@@ -3,11 +3,13 @@ import { afterEach, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { BalancerChild } from './load-balancer-base.ts';
 import { P2cEwmaConfig, P2cEwmaPicker } from './load-balancer-p2c-ewma.ts';
-import { clock, EndpointLoad } from './picker-load.ts';
+import { clock, EndpointLoad, loopStalls } from './picker-load.ts';
 
 const realNow = clock.now;
 let now = 10_000;
 clock.now = () => now;
+const realStalls = loopStalls.source;
+loopStalls.source = { overlap: () => 0 };
 
 /** A READY endpoint whose leaf picker returns a subchannel stand-in named `key`. */
 function child(key: string, weight = 1): BalancerChild {
@@ -139,6 +141,7 @@ describe('p2c_ewma picker', () => {
 
   it('restores the real clock', () => {
     clock.now = realNow;
+    loopStalls.source = realStalls;
     assert.ok(clock.now() > 0);
   });
 });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { EndpointLoad } from './picker-load.ts';
+import { EndpointLoad, loopStalls, type StallSource } from './picker-load.ts';
+
+// These tests run on made-up timestamps; the real stall monitor is tested on its own below.
+const realStalls = loopStalls.source;
+const noStalls: StallSource = { overlap: () => 0 };
+loopStalls.source = noStalls;
 
 const OK = grpc.status.OK;
 
@@ -74,5 +79,46 @@ describe('EndpointLoad', () => {
     l.started(0);
     assert.equal(l.load(1), 2, 'one started, one pending');
     assert.equal(l.load(100), 1, 'the pick that never started is forgotten');
+  });
+});
+
+describe('client stalls', () => {
+  it('are not charged to the backend: a call in flight across a stall records its time minus the stall', () => {
+    const stalls: StallSource = { overlap: (from, to) => Math.max(0, Math.min(to, 1500) - Math.max(from, 1000)) };
+    loopStalls.source = stalls;
+    try {
+      const l = new EndpointLoad({ decayMs: 10_000 });
+      call(l, 900, 2);
+      // Started at 999, answered at 1001 but read at 1502, after a 500 ms block of this process.
+      l.ended(l.started(999), OK, 1502);
+      assert.ok(l.latency(1502, 500) < 5, String(l.latency(1502, 500)));
+      // Without the stall source the same call would have looked 503 ms slow.
+      loopStalls.source = noStalls;
+      const m = new EndpointLoad({ decayMs: 10_000 });
+      call(m, 900, 2);
+      m.ended(m.started(999), OK, 1502);
+      assert.ok(m.latency(1502, 500) > 500);
+    } finally {
+      loopStalls.source = noStalls;
+    }
+  });
+
+  it('are seen by the real monitor, including the block that has just ended before its next tick', async () => {
+    const t0 = performance.now();
+    realStalls.overlap(t0, t0); // starts the ticker
+    await new Promise((r) => setTimeout(r, 60));
+    const from = performance.now();
+    while (performance.now() - from < 200) {
+      // block the event loop for 200 ms
+    }
+    const to = performance.now();
+    const during = realStalls.overlap(from - 5, to);
+    assert.ok(during >= 120 && during <= to - from + 5, `stall seen right after the block: ${during} ms`);
+    await new Promise((r) => setTimeout(r, 60));
+    const after = realStalls.overlap(from - 5, to);
+    assert.ok(after >= 120 && after <= to - from + 5, `stall recorded by the ticker: ${after} ms`);
+    const quiet = performance.now();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(realStalls.overlap(quiet, performance.now()) < 60, 'an idle wait is not a stall');
   });
 });

@@ -21,6 +21,56 @@ export interface LoadOptions {
 /** The time source of load tracking and pickers (ms, monotonic); tests replace `now`. */
 export const clock = { now: (): number => performance.now() };
 
+/** How much of an interval this process spent stalled (its event loop blocked), ms. */
+export interface StallSource {
+  overlap(from: number, to: number): number;
+}
+
+const TICK_MS = 20;
+/** A tick this much later than due counts as a stall (GC, a long synchronous task, no CPU). */
+const STALL_MS = 30;
+const KEEP_STALLS = 32;
+
+/**
+ * Event-loop stalls of this process, from a 20 ms unref'd ticker started on first use. A call
+ * that was in flight while the client itself was blocked looks slow by the length of the block;
+ * that time says nothing about the backend, and counted as latency it would send every call to
+ * whichever endpoint happened to have none in flight during the stall (a 100 ms GC pause against
+ * 0.3 ms answers is a 300x skew). The current, not yet ticked, stall counts too: responses read
+ * in the same turn that ended a block are handled before the ticker runs.
+ */
+class LoopStalls implements StallSource {
+  private readonly stalls: Array<[number, number]> = [];
+  private lastTick = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
+
+  overlap(from: number, to: number): number {
+    if (!this.timer) this.start();
+    let total = 0;
+    for (const [a, b] of this.stalls) total += Math.max(0, Math.min(b, to) - Math.max(a, from));
+    const due = this.lastTick + TICK_MS;
+    if (to - due > STALL_MS) total += Math.max(0, to - Math.max(due, from));
+    return total;
+  }
+
+  private start(): void {
+    this.lastTick = clock.now();
+    this.timer = setInterval(() => {
+      const now = clock.now();
+      const due = this.lastTick + TICK_MS;
+      if (now - due > STALL_MS) {
+        this.stalls.push([due, now]);
+        if (this.stalls.length > KEEP_STALLS) this.stalls.shift();
+      }
+      this.lastTick = now;
+    }, TICK_MS);
+    this.timer.unref();
+  }
+}
+
+/** Where EndpointLoad learns about client stalls; tests with a fake clock replace `source`. */
+export const loopStalls: { source: StallSource } = { source: new LoopStalls() };
+
 /**
  * How long a pick counts as load before its call starts. grpc-js starts a picked call a microtask
  * later (longer with asynchronous call credentials); a pick whose call never starts (cancelled
@@ -101,7 +151,8 @@ export class EndpointLoad {
     this.inflight--;
     // The caller gave up; the elapsed time says nothing about the backend.
     if (code === grpc.status.CANCELLED) return;
-    const rtt = Math.max(0, now - start);
+    // Time this client was blocked is not the backend's latency.
+    const rtt = Math.max(0, now - start - loopStalls.source.overlap(start, now));
     const w = Math.exp(-Math.max(0, now - this.updatedAt) / this.options.decayMs);
     const current = this.lagMs * w;
     this.updatedAt = now;
@@ -133,7 +184,7 @@ export class EndpointLoad {
     let count = 0;
     let total = 0;
     for (const start of this.starts.values()) {
-      const age = now - start;
+      const age = now - start - (now - start > avg ? loopStalls.source.overlap(start, now) : 0);
       if (age > avg) {
         count++;
         total += age;
