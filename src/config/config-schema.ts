@@ -20,17 +20,32 @@ export async function shareSchema(ctx: ConfigContext, ref: ConfigRef, schema: z.
   await ctx.client.put(ref.schema, text, { signal });
 }
 
+/**
+ * The last shared schema converted for each key, per config center. Converting JSON Schema to zod
+ * costs far more than the check itself (~0.3 ms for a small object), and the key must be read on
+ * every publish anyway to see a change, so the conversion is redone only when its text changed.
+ */
+const converted = new WeakMap<ConfigContext, Map<string, { text: string; schema?: z.ZodType; error?: string }>>();
+
 /** The shared schema of a key as a zod schema, or undefined when none was shared. */
 export async function sharedSchema(ctx: ConfigContext, ref: ConfigRef, signal?: AbortSignal): Promise<z.ZodType | undefined> {
   const kv = await ctx.client.get(ref.schema, { signal });
   if (!kv) return undefined;
-  try {
-    return z.fromJSONSchema(JSON.parse(kv.value.toString()));
-  } catch (e) {
-    // A broken schema must not block every publish: say so and let values through.
-    ctx.log(`${ref.where}: the shared schema at ${ref.schema} cannot be read (${(e as Error).message}); not checking against it`);
-    return undefined;
+  const text = kv.value.toString();
+  let perKey = converted.get(ctx);
+  if (!perKey) converted.set(ctx, (perKey = new Map()));
+  let c = perKey.get(ref.schema);
+  if (c?.text !== text) {
+    try {
+      c = { text, schema: z.fromJSONSchema(JSON.parse(text)) };
+    } catch (e) {
+      c = { text, error: (e as Error).message };
+    }
+    perKey.set(ref.schema, c);
   }
+  // A broken schema must not block every publish: say so (each time) and let values through.
+  if (c.error !== undefined) ctx.log(`${ref.where}: the shared schema at ${ref.schema} cannot be read (${c.error}); not checking against it`);
+  return c.schema;
 }
 
 /**

@@ -56,14 +56,22 @@ function queueForLock(client: EtcdClient, prefix: string, name: string, options:
   });
 }
 
-/** The handle with release() recorded as a `coord.lock.release` span (how long it was held). */
+/**
+ * The handle with release() recorded as a `coord.lock.release` span (how long it was held). Only
+ * the first call is: a second one (`await using` after an explicit release) is a no-op of
+ * held.release() and must not count the hold again in coord_lock_held_seconds.
+ */
 function withTracedRelease(held: HeldHandle): LockHandle {
   const acquiredAt = performance.now();
   const attributes = { 'coord.lock.name': held.name, 'coord.lock.fencing_token': held.fencingToken };
-  const release = () =>
-    traced('coord.lock.release', attributes, (span) => {
+  let traceNext = true;
+  const release = () => {
+    if (!traceNext) return held.release();
+    traceNext = false;
+    return traced('coord.lock.release', attributes, (span) => {
       span.setAttribute('coord.lock.held_ms', performance.now() - acquiredAt);
       return held.release();
     });
+  };
   return { ...held, release, [Symbol.asyncDispose]: release };
 }

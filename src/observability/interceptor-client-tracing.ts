@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { GrpcTelemetry } from './interceptor-server-tracing.ts';
-import { metadataSetter, splitMethodPath } from './propagation.ts';
+import { codeName, metadataSetter, rpcMethod } from './propagation.ts';
 
 export interface ClientTracingOptions {
   /** The `target` label of this client's metrics (e.g. `etcd:///orders`). Default: the called gRPC service's name. */
@@ -14,21 +14,17 @@ export interface ClientTracingOptions {
 
 export function tracingClientInterceptor(t: GrpcTelemetry, options: ClientTracingOptions = {}): grpc.Interceptor {
   return (callOptions, nextCall) => {
-    const { service, method } = splitMethodPath(callOptions.method_definition.path);
-    const target = options.target ?? service;
+    const m = rpcMethod(callOptions.method_definition.path);
+    const target = options.target ?? m.service;
     const parent = context.active();
-    const span = t.tracer.startSpan(
-      `${service}/${method}`,
-      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
-      parent,
-    );
+    const span = t.tracer.startSpan(m.spanName, { kind: SpanKind.CLIENT, attributes: m.attributes }, parent);
     const startedAt = performance.now();
     const call: grpc.InterceptingCall = new grpc.InterceptingCall(nextCall(callOptions), {
       start(metadata, _listener, next) {
         (t.propagator ?? propagation).inject(trace.setSpan(parent, span), metadata, metadataSetter);
         next(metadata, {
           onReceiveStatus(status, statusNext) {
-            const labels = { target, grpc_service: service, grpc_method: method, grpc_code: grpc.status[status.code] ?? String(status.code) };
+            const labels = { target, grpc_service: m.service, grpc_method: m.method, grpc_code: codeName(status.code) };
             t.metrics.grpcClientHandled.inc(labels);
             t.metrics.grpcClientDuration.observe(labels, (performance.now() - startedAt) / 1000);
             const peer = call.getPeer();

@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import { isInfraMethod } from '../grpc/interceptor-server-gate.ts';
 import type { CoordMetrics } from './metrics.ts';
-import { metadataGetter, splitMethodPath } from './propagation.ts';
+import { codeName, metadataGetter, rpcMethod } from './propagation.ts';
 
 export interface GrpcTelemetry {
   tracer: Tracer;
@@ -25,7 +25,7 @@ export function tracingServerInterceptor(t: GrpcTelemetry): grpc.ServerIntercept
   return (method, call) => {
     // Health checks and reflection are infrastructure: long-lived Watch streams would only add noise.
     if (isInfraMethod(method.path)) return new grpc.ServerInterceptingCall(call);
-    const { service, method: name } = splitMethodPath(method.path);
+    const m = rpcMethod(method.path);
     const startedAt = performance.now();
     let span: Span | undefined;
     let active: Context = ROOT_CONTEXT;
@@ -33,7 +33,7 @@ export function tracingServerInterceptor(t: GrpcTelemetry): grpc.ServerIntercept
     const end = (code: grpc.status, details: string) => {
       if (ended) return;
       ended = true;
-      const labels = { grpc_service: service, grpc_method: name, grpc_code: grpc.status[code] ?? String(code) };
+      const labels = { grpc_service: m.service, grpc_method: m.method, grpc_code: codeName(code) };
       t.metrics.grpcServerHandled.inc(labels);
       t.metrics.grpcServerDuration.observe(labels, (performance.now() - startedAt) / 1000);
       if (!span) return;
@@ -47,14 +47,7 @@ export function tracingServerInterceptor(t: GrpcTelemetry): grpc.ServerIntercept
         next({
           onReceiveMetadata(metadata, mdNext) {
             const parent = (t.propagator ?? propagation).extract(ROOT_CONTEXT, metadata, metadataGetter);
-            span = t.tracer.startSpan(
-              `${service}/${name}`,
-              {
-                kind: SpanKind.SERVER,
-                attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': name, 'network.peer.address': call.getPeer() },
-              },
-              parent,
-            );
+            span = t.tracer.startSpan(m.spanName, { kind: SpanKind.SERVER, attributes: { ...m.attributes, 'network.peer.address': call.getPeer() } }, parent);
             active = trace.setSpan(parent, span);
             inSpan(() => mdNext(metadata));
           },

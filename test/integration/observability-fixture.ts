@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { parsePrometheus } from '../../src/admin/prometheus-text.ts';
 import { connect, type Coord } from '../../src/index.ts';
 import { clientInterceptors } from '../../src/grpc/client-interceptors.ts';
 import { serve } from '../../src/grpc/serve.ts';
@@ -137,13 +138,7 @@ export function only(spans: ReadableSpan[], name: string, kind: number): Readabl
 
 /** The value of the Prometheus sample `name` with exactly these labels (any order) in `text`, or undefined. */
 export function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const m = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const have = (m[1] ?? '').split(/,(?=[a-z_]+=")/).filter(Boolean);
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[2]);
-  }
-  return undefined;
+  const want = Object.entries(labels);
+  const found = parsePrometheus(text, 0).samples.get(name)?.find((s) => Object.keys(s.labels).length === want.length && want.every(([k, v]) => s.labels[k] === v));
+  return found?.value;
 }
