@@ -39,6 +39,15 @@ export function useResource<T>(loader: (signal: AbortSignal) => Promise<T>, deps
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }
 
+/** Calls `fn` every `ms` while `enabled` and the tab is visible (a hidden tab polls nothing). */
+export function usePolling(fn: () => void, ms: number, enabled = true): void {
+  useEffect(() => {
+    if (!enabled) return;
+    const t = setInterval(() => document.hidden || fn(), ms);
+    return () => clearInterval(t);
+  }, [fn, ms, enabled]);
+}
+
 /** The current time, updated every second (for "held for" durations). */
 export function useNow(): number {
   const [now, setNow] = useState(Date.now());

@@ -68,7 +68,7 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
   const live = new LiveView(coord.etcd, coord.namespace, log);
   const probe = options.instanceMetrics === undefined ? new InstanceProbe() : undefined;
   const metrics = options.instanceMetrics === false ? undefined : (options.instanceMetrics ?? probe);
-  const cluster = new ClusterInfo({ endpoints: coord.etcd.endpoints, tls: options.tls, metadata: () => coord.etcd.metadata() });
+  const cluster = new ClusterInfo({ client: coord.etcd, tls: options.tls });
   const cleanup = async () => {
     live.close();
     cluster.close();

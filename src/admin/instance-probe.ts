@@ -2,8 +2,8 @@
 // endpoint, and (when the instance advertises a Prometheus endpoint) RPS, error rate and p99 from
 // two successive scrapes. Probes run in the background for instances the Services page asked about
 // recently; metrics() only reads the cache, so the API never waits on an instance.
-import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
+import { healthClientClass, type HealthClient } from '../grpc/health-client.ts';
 import type { ServiceInstance } from '../registry/instance.ts';
 import type { InstanceMetrics, InstanceMetricsSource, TopologyEdge } from './instance-metrics.ts';
 import { clientRates, parsePrometheus, rateFigures, type Scrape } from './prometheus-text.ts';
@@ -17,18 +17,8 @@ export interface InstanceProbeOptions {
   idleMs?: number;
 }
 
-type HealthClient = grpc.Client & {
-  Check(request: { service: string }, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: { status: string }) => void): grpc.ClientUnaryCall;
-};
-
-let healthCtor: (new (address: string, creds: grpc.ChannelCredentials) => HealthClient) | undefined;
 function healthClient(address: string): HealthClient {
-  if (!healthCtor) {
-    const require = createRequire(import.meta.url);
-    const { service } = require('grpc-health-check') as { service: grpc.ServiceDefinition };
-    healthCtor = grpc.makeGenericClientConstructor(service, 'grpc.health.v1.Health') as unknown as NonNullable<typeof healthCtor>;
-  }
-  return new healthCtor(address, grpc.credentials.createInsecure());
+  return new (healthClientClass())(address, grpc.credentials.createInsecure());
 }
 
 /** The Prometheus endpoint an instance advertises: an http(s) endpoint ending in /metrics, or metadata.metrics. */
@@ -53,7 +43,8 @@ const NO_FIGURES = { requestsPerSecond: null, errorRate: null, p99Ms: null };
 
 export class InstanceProbe implements InstanceMetricsSource {
   private readonly tracked = new Map<string, Tracked>();
-  private readonly timer: NodeJS.Timeout;
+  /** Runs only while some instance is tracked: an admin server nobody looks at probes nothing. */
+  private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
   private readonly idleMs: number;
@@ -62,8 +53,6 @@ export class InstanceProbe implements InstanceMetricsSource {
     this.intervalMs = options.intervalMs ?? 2000;
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.idleMs = options.idleMs ?? 30_000;
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
   }
 
   metrics(instance: ServiceInstance): InstanceMetrics | undefined {
@@ -72,6 +61,10 @@ export class InstanceProbe implements InstanceMetricsSource {
     if (!t) {
       t = { instance, lastAsked: Date.now(), health: 'unknown', figures: NO_FIGURES, calls: [], busy: false };
       this.tracked.set(key, t);
+      if (!this.timer) {
+        this.timer = setInterval(() => this.tick(), this.intervalMs);
+        this.timer.unref();
+      }
       void this.probe(t);
     } else {
       if (JSON.stringify(t.instance.endpoints) !== JSON.stringify(instance.endpoints)) {
@@ -108,6 +101,7 @@ export class InstanceProbe implements InstanceMetricsSource {
 
   close(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
     for (const t of this.tracked.values()) t.client?.close();
     this.tracked.clear();
   }
@@ -119,6 +113,10 @@ export class InstanceProbe implements InstanceMetricsSource {
         t.client?.close();
         this.tracked.delete(key);
       } else void this.probe(t);
+    }
+    if (this.tracked.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
     }
   }
 

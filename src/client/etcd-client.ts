@@ -131,6 +131,7 @@ export class EtcdClient {
   private readonly lease: grpc.Client;
   private readonly watchClient: grpc.Client;
   private readonly maintenance: grpc.Client;
+  private readonly cluster: grpc.Client;
   private readonly auth: grpc.Client;
   /** The deadline of one request (see {@link ClientOptions.requestTimeoutMs}). */
   readonly requestTimeoutMs: number;
@@ -160,6 +161,7 @@ export class EtcdClient {
     this.lease = new proto.Lease(t, creds, shared);
     this.watchClient = new proto.Watch(t, creds, shared);
     this.maintenance = new proto.Maintenance(t, creds, shared);
+    this.cluster = new proto.Cluster(t, creds, shared);
     this.auth = new proto.Auth(t, creds, shared);
     this.watches = new WatchManager(() => this.stream('Watch'));
   }
@@ -309,6 +311,12 @@ export class EtcdClient {
     return { ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys.map((k) => k.toString()) };
   }
 
+  /** Every lease the cluster has granted and not yet expired or revoked (all namespaces). */
+  async leaseLeases(o: CallOptions = {}): Promise<string[]> {
+    const r = await this.unary<{ leases: Array<{ ID: string }> }>(this.lease, 'LeaseLeases', {}, o, true);
+    return r.leases.map((l) => l.ID);
+  }
+
   // --- maintenance ---
 
   async status(o: CallOptions = {}): Promise<{ version: string; dbSize: number; leader: string; raftTerm: number; revision: number; memberId: string }> {
@@ -320,6 +328,12 @@ export class EtcdClient {
       true,
     );
     return { version: r.version, dbSize: Number(r.dbSize), leader: r.leader, raftTerm: Number(r.raftTerm), revision: Number(r.header.revision), memberId: r.header.member_id };
+  }
+
+  /** The cluster's members, as etcd's MemberList reports them. */
+  async memberList(o: CallOptions = {}): Promise<Array<{ id: string; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean }>> {
+    const r = await this.unary<{ members: Array<{ ID: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean }> }>(this.cluster, 'MemberList', {}, o, true);
+    return r.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner }));
   }
 
   close(): void {

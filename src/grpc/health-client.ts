@@ -23,17 +23,19 @@ interface HealthReply {
   status: string;
 }
 
-type HealthClient = grpc.Client & {
+/** A grpc.health.v1 client (the class from {@link healthClientClass}). */
+export type HealthClient = grpc.Client & {
   Watch(request: { service: string }): grpc.ClientReadableStream<HealthReply>;
+  Check(request: { service: string }, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: HealthReply) => void): grpc.ClientUnaryCall;
 };
 
 /** Addresses already reported as lacking the health service (one line each, not one per connection). */
 const reportedUnimplemented = new Set<string>();
 
-let healthClientCtor: (new (address: string, creds: grpc.ChannelCredentials, options: grpc.ClientOptions) => HealthClient) | undefined;
+let healthClientCtor: (new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => HealthClient) | undefined;
 
 /** The health client class, loaded on first use so plain imports do not parse the health proto. */
-function healthClientClass(): NonNullable<typeof healthClientCtor> {
+export function healthClientClass(): NonNullable<typeof healthClientCtor> {
   if (!healthClientCtor) {
     const require = createRequire(import.meta.url);
     const { service } = require('grpc-health-check') as { service: grpc.ServiceDefinition };

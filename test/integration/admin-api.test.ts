@@ -27,6 +27,9 @@ for (const server of servers) {
         await admin.close();
         await lib.close();
       });
+      // Keys written from here on reach the admin live (its first read is done), so their
+      // registeredSince is exact, not "seen at start-up".
+      await waitFor(async () => (await http(admin.url, 'GET', '/api/services')).status === 200, 30_000, 'the namespace watch');
       return { ns, admin, lib, api: (method, path, body) => http(admin.url, method, path, { body }) };
     }
 

@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { InstanceView, ServicesView } from '../../../src/admin/api-types.ts';
 import { api, get, seg } from '../api.ts';
-import { ActionButton, Badge, Card, Empty, ErrorBox, MetricCell, Since, useInfo, useResource } from '../components.tsx';
+import { ActionButton, Badge, Card, Empty, ErrorBox, MetricCell, Since, useInfo, usePolling, useResource } from '../components.tsx';
 import { useLiveReload } from '../live.ts';
 import { Topology } from './topology.tsx';
 
@@ -10,11 +10,7 @@ export function ServicesPage() {
   useLiveReload(['services'], r.reload);
   const info = useInfo();
   // Health and traffic change without registry events: refresh them every few seconds.
-  useEffect(() => {
-    if (!info.metricsAvailable) return;
-    const t = setInterval(r.reload, 3000);
-    return () => clearInterval(t);
-  }, [info.metricsAvailable, r.reload]);
+  usePolling(r.reload, 3000, info.metricsAvailable);
   return (
     <div class="page" data-testid="page-services">
       <h1>Services</h1>

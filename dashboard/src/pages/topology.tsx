@@ -1,7 +1,6 @@
-import { useEffect } from 'preact/hooks';
 import type { TopologyView } from '../../../src/admin/api-types.ts';
 import { get } from '../api.ts';
-import { Card, useResource } from '../components.tsx';
+import { Card, usePolling, useResource } from '../components.tsx';
 
 const BOX_W = 170;
 const BOX_H = 34;
@@ -14,10 +13,8 @@ const ROW_GAP = 26;
  */
 export function Topology(props: { services: string[] }) {
   const r = useResource((signal) => get<TopologyView>('/api/topology', signal), []);
-  useEffect(() => {
-    const t = setInterval(r.reload, 3000);
-    return () => clearInterval(t);
-  }, [r.reload]);
+  // Once the server said it has no topology source, there is nothing to refresh.
+  usePolling(r.reload, 3000, r.data?.available !== false);
   if (!r.data?.available) return null;
   const edges = r.data.edges.filter((e) => e.from !== e.to);
   const names = [...new Set([...props.services, ...edges.flatMap((e) => [e.from, e.to])])].sort();
