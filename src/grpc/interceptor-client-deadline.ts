@@ -26,14 +26,15 @@ export function deadlinePropagationInterceptor(options: DeadlinePropagationOptio
     // interface grpc-js drives; grpc-js's own chain treats both alike.
     if (!context) return nextCall(callOptions) as grpc.InterceptingCall;
     const path = callOptions.method_definition.path;
-    const budget = propagatedDeadline(deadlineMs(callOptions.deadline), context.deadline, marginMs, Date.now());
+    const own = deadlineMs(callOptions.deadline);
+    const budget = propagatedDeadline(own, context.deadline, marginMs, Date.now());
     if (!budget.ok) {
       return locallyFailedCall(
         grpc.status.DEADLINE_EXCEEDED,
         `${path} not sent: the incoming call ${context.method} has ${Math.max(0, budget.remainingMs)} ms left, within the ${marginMs} ms propagation margin`,
       );
     }
-    const outgoing = budget.deadline === deadlineMs(callOptions.deadline) ? callOptions : { ...callOptions, deadline: budget.deadline };
+    const outgoing = budget.deadline === own ? callOptions : { ...callOptions, deadline: budget.deadline };
     if (!propagateCancellation) return new grpc.InterceptingCall(nextCall(outgoing));
     const signal = context.signal;
     if (signal.aborted) return locallyFailedCall(

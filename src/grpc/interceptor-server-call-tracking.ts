@@ -4,7 +4,7 @@
 // under answers still being written. Outermost, so it sees every call and every way one ends.
 import * as grpc from '@grpc/grpc-js';
 import type { CallStatus } from './interceptor-server-gate.ts';
-import { isInfraMethod } from './interceptor-server-gate.ts';
+import { gateInterceptor, isInfraMethod } from './interceptor-server-gate.ts';
 import type { ServerCounters } from './server-stats.ts';
 
 /** The calls in progress, by kind. */
@@ -20,33 +20,21 @@ export class LiveCalls {
 }
 
 export function callTrackingInterceptor(counters: ServerCounters, live: LiveCalls): grpc.ServerInterceptor {
-  return (method, call) => {
+  // A gate that admits everything: it records the call when its metadata arrives and forgets it,
+  // once, however it ends.
+  return gateInterceptor((method, call) => {
     const infra = isInfraMethod(method.path);
     const set = infra ? live.infra : live.app;
-    let tracked = false;
-    const finish = () => {
-      if (!tracked) return;
-      tracked = false;
-      set.delete(call);
-      if (!infra) counters.callEnded();
+    return {
+      admit() {
+        set.add(call);
+        if (!infra) counters.callStarted();
+        return undefined;
+      },
+      end() {
+        set.delete(call);
+        if (!infra) counters.callEnded();
+      },
     };
-    return new grpc.ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMetadata(metadata, nextMetadata) {
-            tracked = true;
-            set.add(call);
-            if (!infra) counters.callStarted();
-            nextMetadata(metadata);
-          },
-          // grpc-js notifies cancel after every call's end, answered or not; finish runs once.
-          onCancel: finish,
-        });
-      },
-      sendStatus(status, nextStatus) {
-        finish();
-        nextStatus(status);
-      },
-    });
-  };
+  });
 }

@@ -4,13 +4,15 @@
 // grpc-js ends such calls with its own timer too, but only once the timers phase comes round —
 // after every handler that the same event-loop turn starts.
 import * as grpc from '@grpc/grpc-js';
+import { deadlineMs } from '../resilience/deadline.ts';
 import type { ServerCounters } from './server-stats.ts';
 
 export function deadlineInterceptor(counters: ServerCounters): grpc.ServerInterceptor {
   return (method, call) => {
-    const deadline = call.getDeadline();
-    const at = deadline instanceof Date ? deadline.getTime() : deadline;
-    if (at === Infinity) return new grpc.ServerInterceptingCall(call);
+    const at = deadlineMs(call.getDeadline());
+    // No deadline: no wrapper layer. grpc-js types the result as its class but only drives the
+    // interface, which `call` is (as gateInterceptor does for calls it lets through untouched).
+    if (at === Infinity) return call as grpc.ServerInterceptingCall;
     const refuseIfExpired = (): boolean => {
       if (Date.now() < at) return false;
       counters.rejected(method.path, 'deadline');

@@ -29,11 +29,15 @@ export interface Gate {
   end?(code: grpc.status): void;
 }
 
-/** An interceptor that consults `gateFor(method)` for each call; undefined lets the call through untouched. */
-export function gateInterceptor(gateFor: (method: MethodDefinition) => Gate | undefined): grpc.ServerInterceptor {
+/**
+ * An interceptor that consults `gateFor(method, call)` for each call; undefined lets the call
+ * through untouched, without a wrapper layer.
+ */
+export function gateInterceptor(gateFor: (method: MethodDefinition, call: grpc.ServerInterceptingCallInterface) => Gate | undefined): grpc.ServerInterceptor {
   return (method, call) => {
-    const gate = gateFor(method);
-    if (!gate) return new grpc.ServerInterceptingCall(call);
+    const gate = gateFor(method, call);
+    // grpc-js types the result as its class but only drives the interface, which `call` is.
+    if (!gate) return call as grpc.ServerInterceptingCall;
     let admitted = false;
     let ended = false;
     const end = (code: grpc.status) => {

@@ -156,9 +156,10 @@ export class LoadShedder {
 
   /** Admits a request (report its end with `done`), or returns undefined: refuse it. */
   admit(): Admission | undefined {
-    if (this.shouldShed()) return undefined;
+    const now = this.now();
+    if (this.shed(now)) return undefined;
     this.inFlight++;
-    return new Admission(this, this.now());
+    return new Admission(this, now);
   }
 
   /**
@@ -166,7 +167,10 @@ export class LoadShedder {
    * whose lifetimes say nothing about capacity. Counts a refusal like admit().
    */
   shouldShed(): boolean {
-    const now = this.now();
+    return this.shed(this.now());
+  }
+
+  private shed(now: number): boolean {
     if (!this.hot(now)) return false;
     if (this.inFlight < this.maxInFlight(now)) return false;
     this.shedCount++;
