@@ -4,7 +4,7 @@
 // (key rotation), at most once per cooldown. exp (required by default), nbf, iss and aud are
 // checked with a clock tolerance.
 import * as grpc from '@grpc/grpc-js';
-import { createRemoteJWKSet, decodeProtectedHeader, importJWK, importSPKI, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, importJWK, importSPKI, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { CoordError } from '../core/errors.ts';
 import { GatewayHttpError } from './status-http.ts';
 
@@ -58,48 +58,56 @@ interface PinnedKey {
   kid: string | undefined;
   alg: JwtAlgorithm;
   key: Uint8Array | CryptoKey;
+  /** jwtVerify()'s options for this key (claim checks, its one algorithm), built once. */
+  options: JWTVerifyOptions;
+}
+
+interface Jwks {
+  get: JWTVerifyGetKey;
+  algorithms: JwtAlgorithm[];
+  options: JWTVerifyOptions;
 }
 
 export class JwtVerifier {
   private constructor(
     private readonly keys: PinnedKey[],
-    private readonly jwks: { get: JWTVerifyGetKey; algorithms: JwtAlgorithm[] } | undefined,
-    private readonly options: JwtOptions,
+    private readonly jwks: Jwks | undefined,
   ) {}
 
+  /** `options` as resolveGatewayOptions() checked them (keys or jwks given, jwks.url a URL); the keys themselves are checked here. */
   static async create(options: JwtOptions): Promise<JwtVerifier> {
+    const checks: JWTVerifyOptions = {
+      issuer: options.issuer,
+      audience: options.audience,
+      clockTolerance: options.clockToleranceSec ?? 5,
+      requiredClaims: options.requireExp === false ? [] : ['exp'],
+    };
     const keys: PinnedKey[] = [];
     for (const [i, k] of (options.keys ?? []).entries()) {
       const where = `gateway: auth.keys[${i}]${k.kid ? ` (kid ${k.kid})` : ''}`;
       if (k.alg.startsWith('HS')) {
         if (!k.secret) throw new CoordError('invalid-argument', `${where}: ${k.alg} needs a secret`);
         if (k.secret.length < 32) throw new CoordError('invalid-argument', `${where}: an ${k.alg} secret must be at least 32 characters`);
-        keys.push({ kid: k.kid, alg: k.alg, key: new TextEncoder().encode(k.secret) });
+        keys.push({ kid: k.kid, alg: k.alg, key: new TextEncoder().encode(k.secret), options: { ...checks, algorithms: [k.alg] } });
         continue;
       }
       if (!k.publicKey) throw new CoordError('invalid-argument', `${where}: ${k.alg} needs a publicKey (PEM or JWK)`);
       try {
         const key = typeof k.publicKey === 'string' ? await importSPKI(k.publicKey, k.alg) : await importJWK(k.publicKey, k.alg);
         if (key instanceof Uint8Array) throw new Error('a symmetric JWK is not a public key');
-        keys.push({ kid: k.kid, alg: k.alg, key });
+        keys.push({ kid: k.kid, alg: k.alg, key, options: { ...checks, algorithms: [k.alg] } });
       } catch (e) {
         throw new CoordError('invalid-argument', `${where}: cannot import the ${k.alg} public key: ${(e as Error).message}`, { cause: e });
       }
     }
-    let jwks: { get: JWTVerifyGetKey; algorithms: JwtAlgorithm[] } | undefined;
+    let jwks: Jwks | undefined;
     if (options.jwks) {
       const j = options.jwks;
-      let url: URL;
-      try {
-        url = new URL(j.url);
-      } catch {
-        throw new CoordError('invalid-argument', `gateway: auth.jwks.url is not a URL: ${JSON.stringify(j.url)}`);
-      }
-      const get = createRemoteJWKSet(url, { cooldownDuration: j.cooldownMs ?? 30_000, cacheMaxAge: j.cacheMaxAgeMs ?? 600_000, timeoutDuration: j.timeoutMs ?? 5_000 });
-      jwks = { get, algorithms: j.algorithms ?? ['RS256', 'ES256'] };
+      const get = createRemoteJWKSet(new URL(j.url), { cooldownDuration: j.cooldownMs ?? 30_000, cacheMaxAge: j.cacheMaxAgeMs ?? 600_000, timeoutDuration: j.timeoutMs ?? 5_000 });
+      const algorithms = j.algorithms ?? ['RS256', 'ES256'];
+      jwks = { get, algorithms, options: { ...checks, algorithms } };
     }
-    if (keys.length === 0 && !jwks) throw new CoordError('invalid-argument', 'gateway: auth needs keys or jwks');
-    return new JwtVerifier(keys, jwks, options);
+    return new JwtVerifier(keys, jwks);
   }
 
   /** The token's verified claims; a 401 GatewayHttpError saying why not. */
@@ -112,19 +120,13 @@ export class JwtVerifier {
     }
     const alg = header.alg;
     if (!alg || alg === 'none') throw unauthorized('unsigned tokens (alg none) are not accepted');
-    const verifyOptions = {
-      issuer: this.options.issuer,
-      audience: this.options.audience,
-      clockTolerance: this.options.clockToleranceSec ?? 5,
-      requiredClaims: this.options.requireExp === false ? [] : ['exp'],
-    };
     const candidates = this.keys.filter((k) => k.alg === alg && (header.kid === undefined || k.kid === undefined || k.kid === header.kid));
     let payload: JWTPayload;
     try {
       if (candidates.length > 0) {
-        payload = await verifyWithAny(token, candidates, verifyOptions);
+        payload = await verifyWithAny(token, candidates);
       } else if (this.jwks && (this.jwks.algorithms as string[]).includes(alg)) {
-        payload = (await jwtVerify(token, this.jwks.get, { ...verifyOptions, algorithms: this.jwks.algorithms })).payload;
+        payload = (await jwtVerify(token, this.jwks.get, this.jwks.options)).payload;
       } else {
         const known = this.keys.some((k) => k.kid !== undefined && k.kid === header.kid);
         throw unauthorized(known ? `algorithm ${alg} is not the one configured for key ${header.kid}` : `no key accepts algorithm ${alg}${header.kid ? ` with kid ${header.kid}` : ''}`);
@@ -137,11 +139,11 @@ export class JwtVerifier {
   }
 }
 
-async function verifyWithAny(token: string, keys: PinnedKey[], options: object): Promise<JWTPayload> {
+async function verifyWithAny(token: string, keys: PinnedKey[]): Promise<JWTPayload> {
   let last: unknown;
   for (const k of keys) {
     try {
-      return (await jwtVerify(token, k.key, { ...options, algorithms: [k.alg] })).payload;
+      return (await jwtVerify(token, k.key, k.options)).payload;
     } catch (e) {
       last = e;
       // Only a bad signature is worth trying the next key for; a bad claim fails the same everywhere.

@@ -18,9 +18,11 @@ export function policyResolver(o: ResolvedGatewayOptions): (b: Binding) => Route
   return (b) => b.policy ?? auth.methods?.[`${b.method.service}/${b.method.name}`] ?? auth.methods?.[b.method.service] ?? auth.policy ?? 'authenticated';
 }
 
+const BEARER = /^bearer\s+(.*?)\s*$/is;
+
 export async function authenticate(req: FastifyRequest, policy: RoutePolicy, verifier: JwtVerifier): Promise<VerifiedToken | undefined> {
   const header = req.headers.authorization;
-  const token = typeof header === 'string' && /^bearer\s+/i.test(header) ? header.replace(/^bearer\s+/i, '').trim() : undefined;
+  const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
   if (policy === 'public') {
     // A token on a public route is used when valid (its claims are forwarded) and ignored when not.
     if (!token) return undefined;

@@ -1,5 +1,5 @@
 // startGateway(): a Fastify server transcoding HTTP/JSON to gRPC backends found in the registry.
-// Per request: CORS and request id (onRequest), then in the handler route match → per-IP limit →
+// Per request: CORS and request id (onRequest), then in the handler per-IP limit → route match →
 // auth → per-subject limit → deadline → request message → gRPC call → proto3 JSON answer. The
 // call starts inside the handler, so an async context (an OpenTelemetry span set by a plugin's
 // hook) reaches the gRPC client interceptors.
@@ -175,11 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const client = backends.client(b.method.service);
     const deadline = Date.now() + timeoutMs;
     if (b.method.serverStreaming) {
-      const call = client.makeServerStreamRequest(b.method.path, route.serialize, route.deserialize, msg, metadata, { deadline });
-      call.once('metadata', (md: grpc.Metadata) => forwardResponseMetadata(reply, md));
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) call.cancel();
-      });
+      const call = relay(client.makeServerStreamRequest(b.method.path, route.serialize, route.deserialize, msg, metadata, { deadline }), reply);
       try {
         await sendStream(reply, call, streamFormat(req.headers.accept), route.toJson, (e) => grpcErrorBody(codec, e));
       } catch (e) {
@@ -188,11 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reply;
     }
     const res = await new Promise<{ error: grpc.ServiceError | null; value: unknown }>((resolve) => {
-      const call = client.makeUnaryRequest(b.method.path, route.serialize, route.deserialize, msg, metadata, { deadline }, (error, value) => resolve({ error, value }));
-      call.once('metadata', (md: grpc.Metadata) => forwardResponseMetadata(reply, md));
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) call.cancel();
-      });
+      relay(client.makeUnaryRequest(b.method.path, route.serialize, route.deserialize, msg, metadata, { deadline }, (error, value) => resolve({ error, value })), reply);
     });
     if (res.error) return sendGrpcError(reply, res.error);
     return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(route.toJson(res.value)));
@@ -253,6 +245,15 @@ function makeRoute(codec: JsonCodec, b: Binding, policy: RoutePolicy): Route {
       ? (msg) => codec.fieldToJson(field, (msg as Record<string, unknown>)[field.name])
       : (msg) => codec.toJson(res, msg as Record<string, unknown>),
   };
+}
+
+/** Forwards the call's response metadata as headers, and cancels the call when the client goes away before the answer is written. */
+function relay<C extends grpc.ClientUnaryCall | grpc.ClientReadableStream<unknown>>(call: C, reply: FastifyReply): C {
+  call.once('metadata', (md: grpc.Metadata) => forwardResponseMetadata(reply, md));
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) call.cancel();
+  });
+  return call;
 }
 
 function parseBody(raw: unknown): unknown {

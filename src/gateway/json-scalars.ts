@@ -27,7 +27,6 @@ const I64_MAX = 2n ** 63n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
 
 export const isInt64 = (type: string) => INT64.has(type);
-export const SCALAR_TYPES = new Set([...Object.keys(INT32), ...INT64, 'double', 'float', 'bool', 'string', 'bytes']);
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);

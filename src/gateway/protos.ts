@@ -1,18 +1,26 @@
-// Loading the .proto files: @grpc/proto-loader gives the methods and their options (the
-// `google.api.http` annotations); a protobufjs Root over the same files and include dirs gives
-// the message model the JSON mapping walks (field types, oneofs, maps, json_name) — proto-loader's
-// own DescriptorProto copies drop some of it (relative type names, oneof membership).
+// Loading the .proto files into one protobufjs Root: its services give the methods and their
+// options (the `google.api.http` annotations), its types the message model the JSON mapping walks
+// (field types, oneofs, maps, json_name). The files are read and parsed once.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { CoordError } from '../core/errors.ts';
 
 /** coord's own google/api and google/rpc protos, always on the include path. */
 export const BUILTIN_PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 
-/** The raw `google.api.http` option as proto-loader parses it (field names as in the .proto). */
+// google/protobuf/{descriptor,api,type,source_context}.proto (descriptor.proto is what
+// google/api/annotations.proto imports): protobufjs ships them but registers only the
+// well-known types; registered as @grpc/proto-loader does, so imports of them resolve.
+const require = createRequire(import.meta.url);
+for (const name of ['descriptor', 'api', 'type', 'source_context']) {
+  const json = require(`protobufjs/google/protobuf/${name}.json`) as { nested: { google: { nested: { protobuf: { nested: protobuf.INamespace['nested'] } } } } };
+  protobuf.common(name, json.nested.google.nested.protobuf.nested!);
+}
+
+/** The raw `google.api.http` option as protobufjs parses it (field names as in the .proto). */
 export interface RawHttpRule {
   get?: string;
   put?: string;
@@ -52,10 +60,8 @@ export function loadProtos(files: readonly string[], includeDirs: readonly strin
   if (files.length === 0) throw new CoordError('invalid-argument', 'gateway: protoFiles must list at least one .proto file');
   const dirs = [...includeDirs.map((d) => resolve(d)), BUILTIN_PROTO_DIR];
   const absolute = files.map((f) => findFile(f, dirs));
-  let definition: protoLoader.PackageDefinition;
   let root: protobuf.Root;
   try {
-    definition = protoLoader.loadSync(absolute, { includeDirs: dirs, keepCase: true });
     root = new protobuf.Root();
     root.resolvePath = (_origin, target) => (isAbsolute(target) ? target : (dirs.map((d) => join(d, target)).find((p) => existsSync(p)) ?? target));
     // google.rpc.Status too, to decode error details.
@@ -66,27 +72,30 @@ export function loadProtos(files: readonly string[], includeDirs: readonly strin
   }
   const methods: MethodInfo[] = [];
   const services: string[] = [];
-  for (const [name, def] of Object.entries(definition)) {
-    if ('format' in def) continue;
-    // proto-loader's common protos (descriptor.proto) define no services; every entry here is one.
-    services.push(name);
-    const service = root.lookupService(name);
-    for (const [methodName, m] of Object.entries(def as protoLoader.ServiceDefinition)) {
-      const pm = service.methods[methodName];
-      const options = (m as unknown as { options?: Record<string, unknown> }).options ?? {};
-      methods.push({
-        service: name,
-        name: methodName,
-        path: m.path,
-        requestType: pm.resolvedRequestType!,
-        responseType: pm.resolvedResponseType!,
-        clientStreaming: m.requestStream,
-        serverStreaming: m.responseStream,
-        http: options['(google.api.http)'] as RawHttpRule | undefined,
-        comment: pm.comment ?? undefined,
-      });
+  const walk = (ns: protobuf.NamespaceBase): void => {
+    for (const o of ns.nestedArray) {
+      if (o instanceof protobuf.Service) {
+        const name = o.fullName.slice(1);
+        services.push(name);
+        for (const pm of o.methodsArray) {
+          // parsedOptions: one object per `option` statement, as proto-loader merges them.
+          const options = Object.assign({}, ...(pm.parsedOptions ?? [])) as Record<string, unknown>;
+          methods.push({
+            service: name,
+            name: pm.name,
+            path: `/${name}/${pm.name}`,
+            requestType: pm.resolvedRequestType!,
+            responseType: pm.resolvedResponseType!,
+            clientStreaming: !!pm.requestStream,
+            serverStreaming: !!pm.responseStream,
+            http: options['(google.api.http)'] as RawHttpRule | undefined,
+            comment: pm.comment ?? undefined,
+          });
+        }
+      } else if (o instanceof protobuf.Namespace) walk(o);
     }
-  }
+  };
+  walk(root);
   const byName = new Map<string, MethodInfo>();
   for (const m of methods) {
     byName.set(`${m.service}/${m.name}`, m);

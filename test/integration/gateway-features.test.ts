@@ -3,13 +3,13 @@
 // request's async context reaching them), and the `coord gateway` command line.
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { context, createContextKey } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { SignJWT } from 'jose';
 import type { Gateway } from '../../src/gateway/index.ts';
+import { killAllCli, runCli, startCli } from '../helpers/cli-process.ts';
 import { until } from '../helpers/coord-fixture.ts';
 import { call, GATEWAY_PROTO, gatewayOver, sleepCancellations, sleepsStarted, startBackends, type Backends } from './gateway-fixture.ts';
 
@@ -225,15 +225,8 @@ describe('gateway features', () => {
   });
 
   describe('coord gateway (CLI)', () => {
-    const cli = (args: string[]) =>
-      spawn(process.execPath, ['--import', 'tsx', new URL('../fixtures/gateway-cli-main.ts', import.meta.url).pathname, 'gateway', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const p = cli(args);
-        let stderr = '';
-        p.stderr.on('data', (d: Buffer) => (stderr += d));
-        p.on('exit', (code) => resolve({ code, stderr }));
-      });
+    after(killAllCli);
+    const run = (args: string[]) => runCli(['gateway', ...args]);
 
     it('exits 2 with one line on bad arguments', async () => {
       const cases: Array<[string[], RegExp]> = [
@@ -252,26 +245,13 @@ describe('gateway features', () => {
     });
 
     it('serves the protos over the registry until interrupted', async () => {
-      const p = cli(['--endpoints', b.store!.endpoint, '--proto', GATEWAY_PROTO, '--listen', '127.0.0.1:0', '--route', 'POST /v1/hi coord.gwtest.Plain/Hello *']);
-      try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let out = '';
-          p.stdout.on('data', (d: Buffer) => {
-            out += d;
-            const m = /coord gateway on (http:\/\/\S+)/.exec(out);
-            if (m) resolve(m[1]);
-          });
-          p.on('exit', (code) => reject(new Error(`exited ${code}`)));
-        });
-        assert.deepEqual(await (await fetch(`${url}/v1/shelves/3`)).json(), { id: '3', theme: 'theme-3' });
-        const hi = await fetch(`${url}/v1/hi`, { method: 'POST', body: JSON.stringify({ name: 'cli' }) });
-        assert.deepEqual(await hi.json(), { greeting: 'hello cli' });
-        const exited = new Promise<number | null>((r) => p.on('exit', r));
-        process.kill(p.pid!, 'SIGINT');
-        assert.equal(await exited, 0);
-      } finally {
-        if (p.exitCode === null) process.kill(p.pid!, 'SIGKILL');
-      }
+      const p = startCli(['gateway', '--endpoints', b.store!.endpoint, '--proto', GATEWAY_PROTO, '--listen', '127.0.0.1:0', '--route', 'POST /v1/hi coord.gwtest.Plain/Hello *']);
+      const gatewayUrl = /coord gateway on (http:\/\/\S+)/;
+      const url = gatewayUrl.exec(await p.printed((out) => gatewayUrl.test(out)))![1];
+      assert.deepEqual(await (await fetch(`${url}/v1/shelves/3`)).json(), { id: '3', theme: 'theme-3' });
+      const hi = await fetch(`${url}/v1/hi`, { method: 'POST', body: JSON.stringify({ name: 'cli' }) });
+      assert.deepEqual(await hi.json(), { greeting: 'hello cli' });
+      assert.equal((await p.interrupt('SIGINT')).code, 0);
     });
   });
 });
