@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startAdmin } from '../admin/index.ts';
 import { action, connectFrom, untilSignal, withConnection, type ConnectionFlags } from './common.ts';
 
 interface DashboardFlags extends ConnectionFlags {
@@ -19,6 +18,8 @@ export function registerDashboardCommand(program: Command): void {
       action(async (f: DashboardFlags) => {
         const coord = connectFrom(f);
         try {
+          // Loaded on use: every `coord` command imports this file, only this one needs Fastify and the UI.
+          const { startAdmin } = await import('../admin/index.ts');
           const admin = await startAdmin({ coord, listen: f.listen, token: f.token, readOnly: f.readOnly, author: process.env.USER || 'dashboard', log: (line) => console.error(line) });
           console.log(`coord dashboard on ${admin.url} (etcd ${f.endpoints}, namespace ${coord.namespace}${f.readOnly ? ', read-only' : ''})`);
           if (f.token) console.log('every API call needs the token: the page asks for it, or open the URL with #token=<token>');

@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import type { Coord } from '../coord.ts';
-import { clientInterceptors, methodPolicies, serviceConfig, setup } from '../grpc/index.ts';
 import { FAULTS, FaultsSchema } from '../../examples/shop/lib/faults.ts';
 import { call, shop } from '../../examples/shop/lib/proto.ts';
 import { action, connectFrom, intArg, UsageError, withConnection, type ConnectionFlags } from './common.ts';
@@ -69,6 +68,8 @@ export function registerDemoCommands(program: Command): void {
           });
           return result.failed === 0 && result.ok > 0 ? 0 : 1;
         }
+        // Only --via grpc needs the resolver, balancers and interceptors: not loaded for other commands.
+        const { clientInterceptors, methodPolicies, serviceConfig, setup } = await import('../grpc/index.ts');
         const coord = await connectDemo(f, cmd, state);
         try {
           setup({ coord });

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startAdmin, type AdminHandle } from '../admin/index.ts';
+import type { AdminHandle } from '../admin/index.ts';
 import { parseListen } from '../admin/auth.ts';
 import { connect, type Coord } from '../coord.ts';
 import { startStore, type StoreHandle } from '../store/index.ts';
@@ -83,6 +83,7 @@ async function runDev(flags: DevFlags): Promise<number> {
   try {
     store = await startStore(options);
     coord = connect({ endpoints: store.endpoint, log });
+    const { startAdmin } = await import('../admin/index.ts');
     admin = await startAdmin({ coord, listen: flags.dashboardListen, author: process.env.USER || 'dev', log });
     if (flags.demo) demo = await startDemo({ coord, endpoints: store.endpoint, dir, gatewayListen: flags.gatewayListen, jwtSecret: flags.jwtSecret, log });
   } catch (e) {

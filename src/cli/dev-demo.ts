@@ -3,10 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SignJWT } from 'jose';
 import type { Coord } from '../coord.ts';
 import { SHOP_INSTANCES, startShop, type ShopInstance } from '../../examples/shop/launch.ts';
-import { startShopGateway } from './dev-gateway.ts';
 
 export interface DemoOptions {
   coord: Coord;
@@ -30,6 +28,9 @@ export interface Demo {
 }
 
 export async function startDemo(o: DemoOptions): Promise<Demo> {
+  // Loaded here, not at the top: every `coord` command imports this module for printBanner, and
+  // only --demo needs jose and the gateway (Fastify, protobufjs).
+  const [{ SignJWT }, { startShopGateway }] = await Promise.all([import('jose'), import('./dev-gateway.ts')]);
   const { secret, file } = jwtSecret(o.dir, o.jwtSecret);
   const token = await new SignJWT({ scope: 'orders:write', name: 'Demo User' })
     .setProtectedHeader({ alg: 'HS256' })

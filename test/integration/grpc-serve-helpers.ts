@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Coord, DiscoverySnapshot } from '../../src/index.ts';
+import type { Coord, Discovery, DiscoverySnapshot } from '../../src/index.ts';
 import { echoService, type EchoReply, type EchoRequest } from '../helpers/echo.ts';
 
 const require = createRequire(import.meta.url);
@@ -157,6 +157,25 @@ export function recordRegistry(coord: Coord, name: string, id: string): { states
       discovery.close();
     },
   };
+}
+
+/**
+ * Calls instance `id` with one Echo the moment `discovery` lists it; resolves with whether that
+ * call was answered. A registration made before the server listens fails it.
+ */
+export function callWhenListed(discovery: Discovery, id: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const sub = discovery.onChange((snap) => {
+      const i = snap.instances.find((x) => x.id === id);
+      if (!i) return;
+      sub.dispose();
+      const c = new EchoClient(i.endpoints[0].replace('grpc://', ''));
+      void c.echo({ message: 'first' }, { deadline: Date.now() + 10_000 }).then((r) => {
+        c.close();
+        resolve(r.ok);
+      });
+    });
+  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,7 @@ import { connect, type Coord } from '../../src/index.ts';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
 import { until } from '../helpers/coord-fixture.ts';
 import { startEchoService, stopAllEchoServices } from '../fixtures/echo-service-process.ts';
-import { EchoClient, HealthClient, recordRegistry, reflect, sleep } from './grpc-serve-helpers.ts';
+import { EchoClient, HealthClient, callWhenListed, recordRegistry, reflect, sleep } from './grpc-serve-helpers.ts';
 
 describe('serve() in a child process', () => {
   let store: StoreHandle;
@@ -38,18 +38,7 @@ describe('serve() in a child process', () => {
     closers.push(discovery);
     await discovery.ready;
     // Call the instance the moment it is listed: a registration before listening fails this.
-    const firstCall = new Promise<boolean>((resolve) => {
-      const sub = discovery.onChange((snap) => {
-        const i = snap.instances.find((x) => x.id === 'p1');
-        if (!i) return;
-        sub.dispose();
-        const c = new EchoClient(i.endpoints[0].replace('grpc://', ''));
-        void c.echo({ message: 'first' }, { deadline: Date.now() + 10_000 }).then((r) => {
-          c.close();
-          resolve(r.ok);
-        });
-      });
-    });
+    const firstCall = callWhenListed(discovery, 'p1');
 
     const p = await startEchoService({ endpoints: [store.endpoint], namespace: ns, name: 'echo', id: 'p1', args: ['--drain-delay-ms', '500', '--grace-ms', '30000'] });
     assert.equal(await firstCall, true, 'answered as soon as it was listed');

@@ -10,7 +10,7 @@ import { backends } from '../helpers/backends.ts';
 import { useBackend } from '../helpers/conformance.ts';
 import { until } from '../helpers/coord-fixture.ts';
 import { echoHandlers, echoService } from '../helpers/echo.ts';
-import { EchoClient, recordRegistry } from './grpc-serve-helpers.ts';
+import { callWhenListed, recordRegistry } from './grpc-serve-helpers.ts';
 
 for (const backend of backends()) {
   describe(`serve() registry lifecycle on ${backend.name}`, { skip: backend.skip }, () => {
@@ -32,18 +32,7 @@ for (const backend of backends()) {
       const discovery = coord.discover('orders');
       closers.push(discovery);
       await discovery.ready;
-      const firstCall = new Promise<boolean>((resolve) => {
-        const sub = discovery.onChange((snap) => {
-          const i = snap.instances.find((x) => x.id === 'r1');
-          if (!i) return;
-          sub.dispose();
-          const c = new EchoClient(i.endpoints[0].replace('grpc://', ''));
-          void c.echo({ message: 'first' }, { deadline: Date.now() + 10_000 }).then((r) => {
-            c.close();
-            resolve(r.ok);
-          });
-        });
-      });
+      const firstCall = callWhenListed(discovery, 'r1');
 
       const server = await serve({ coord, name: 'orders', id: 'r1', ttl: 5, services: [[echoService().service, echoHandlers('r1')]], signals: false, drainDelayMs: 300, log: () => {} });
       servers.push(server);

@@ -16,7 +16,7 @@ import type { RejectEvent } from '../../src/grpc/server-stats.ts';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
 import { until } from '../helpers/coord-fixture.ts';
 import { echoHandlers, echoService, type EchoReply, type EchoRequest } from '../helpers/echo.ts';
-import { EchoClient, HealthClient, rawEchoCall, recordRegistry, reflect, sleep } from './grpc-serve-helpers.ts';
+import { EchoClient, HealthClient, callWhenListed, rawEchoCall, recordRegistry, reflect, sleep } from './grpc-serve-helpers.ts';
 
 const ECHO = echoService().service;
 
@@ -72,18 +72,7 @@ describe('serve()', () => {
     closers.push(discovery);
     await discovery.ready;
     // The moment the instance shows up, call it: a registration before listening would fail this call.
-    const firstCall = new Promise<boolean>((resolve) => {
-      const sub = discovery.onChange((snap) => {
-        const i = snap.instances.find((x) => x.id === 'o1');
-        if (!i) return;
-        sub.dispose();
-        const c = new EchoClient(i.endpoints[0].replace('grpc://', ''));
-        void c.echo({ message: 'first' }, { deadline: Date.now() + 10_000 }).then((r) => {
-          c.close();
-          resolve(r.ok);
-        });
-      });
-    });
+    const firstCall = callWhenListed(discovery, 'o1');
     const { server } = await start({ coord, name, id: 'o1', version: '1.2.0', metadata: { zone: 'a', weight: 5 } });
     assert.ok(server.port > 0);
     assert.equal(server.address, `127.0.0.1:${server.port}`);
