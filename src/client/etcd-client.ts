@@ -105,17 +105,31 @@ function rangeRequest(key: string, o: Omit<RangeOptions, keyof CallOptions>) {
   };
 }
 
-/** Turns a list of `host:port` endpoints into one grpc-js target (several only as IP literals). */
-function target(endpoints: string[]): string {
+/**
+ * Turns a list of `host:port` endpoints into one grpc-js target. Several endpoints must be IP
+ * literals of one family: grpc-js lists them under an `ipv4:` or `ipv6:` scheme, and each scheme
+ * refuses the other family's addresses.
+ */
+export function endpointsTarget(endpoints: string[]): string {
   const hosts = endpoints.map((e) => e.replace(/^[a-z]+:\/\//, '').replace(/\/$/, ''));
   if (hosts.length === 1) return hosts[0];
-  const ips = hosts.map((h) => {
-    const host = h.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    if (host === 'localhost') return h.replace(/^localhost/, '127.0.0.1');
-    if (!isIP(host)) throw new CoordError('invalid-argument', `several endpoints must be IP addresses (got ${h}); give one DNS name or a list of IPs`);
-    return h;
+  const families = new Set<number>();
+  const addrs = hosts.map((h) => {
+    const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(h);
+    const host = m?.[1].replace(/^\[|\]$/g, '') ?? '';
+    if (host === 'localhost') {
+      families.add(4);
+      return `127.0.0.1:${m![2]}`;
+    }
+    const family = m ? isIP(host) : 0;
+    if (family === 0) {
+      throw new CoordError('invalid-argument', `several endpoints must be IP addresses with a port, IPv6 in brackets (got ${h}); give one DNS name or a list of IPs`);
+    }
+    families.add(family);
+    return family === 6 ? `[${host}]:${m![2]}` : h;
   });
-  return `ipv4:${ips.join(',')}`;
+  if (families.size > 1) throw new CoordError('invalid-argument', `endpoints mix IPv4 and IPv6 addresses (${hosts.join(', ')}); list one family`);
+  return `${families.has(6) ? 'ipv6' : 'ipv4'}:${addrs.join(',')}`;
 }
 
 /**
@@ -155,7 +169,7 @@ export class EtcdClient {
       'grpc.max_reconnect_backoff_ms': 2000,
       'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     };
-    const t = target(this.endpoints);
+    const t = endpointsTarget(this.endpoints);
     this.kv = new proto.KV(t, creds, channelOptions);
     const shared = { ...channelOptions, channelOverride: this.kv.getChannel() as grpc.Channel };
     this.lease = new proto.Lease(t, creds, shared);
