@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { loadClient } from './common.ts';
 import { registerConfigCommands } from './config-command.ts';
 import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerDemoCommands } from './demo-command.ts';
@@ -11,10 +12,12 @@ import { registerStoreCommands } from './store-command.ts';
 
 const program = new Command('coord')
   .description('coord: coordination for Node.js microservices on etcd and gRPC')
-  .showHelpAfterError()
+  // A usage error is one line (`error: unknown option '--x'`) and exit 2, not the whole help.
   .configureOutput({ outputError: (s, write) => write(s) })
   // Commander's own usage errors (unknown option, missing argument) exit 2 like ours; --help exits 0.
-  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
+  // Command modules load what they run lazily; the client is loaded here, once a command is chosen.
+  .hook('preAction', loadClient);
 
 registerStoreCommands(program);
 registerServicesCommand(program);
