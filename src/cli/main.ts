@@ -16,8 +16,9 @@ const program = new Command('coord')
   .configureOutput({ outputError: (s, write) => write(s) })
   // Commander's own usage errors (unknown option, missing argument) exit 2 like ours; --help exits 0.
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
-  // Command modules load what they run lazily; the client is loaded here, once a command is chosen.
-  .hook('preAction', loadClient);
+  // Command modules load what they run lazily. The client is loaded here once a command that
+  // talks to etcd (one with withConnection's --endpoints) is chosen; `coord store` never loads it.
+  .hook('preAction', (_program, command) => (command.options.some((o) => o.long === '--endpoints') ? loadClient() : undefined));
 
 registerStoreCommands(program);
 registerServicesCommand(program);

@@ -70,7 +70,7 @@ export async function installTarball(dir: string, tarball: string, type: 'module
   const spec = `file:${tarball}`;
   const packages: Record<string, unknown> = {
     '': { name: 'coord-consumer', dependencies: { coord: spec } },
-    'node_modules/coord': { version: coord.version, resolved: spec, license: coord.license, dependencies: coord.dependencies, bin: coord.bin, engines: coord.engines },
+    'node_modules/coord': { version: coord.version, resolved: spec, license: coord.license, dependencies: coord.dependencies, peerDependencies: coord.peerDependencies, peerDependenciesMeta: coord.peerDependenciesMeta, bin: coord.bin, engines: coord.engines },
   };
   for (const [path, entry] of Object.entries(lock.packages)) {
     if (path === '' || entry.dev || entry.devOptional || entry.link) continue;

@@ -124,6 +124,13 @@ describe('the npm package', () => {
     });
   }
 
+  test('otlp.url without the optional exporter package installed: one clear error at start-up', async () => {
+    const program = "import { createObservability } from 'coord/observability'; try { createObservability({ serviceName: 's', otlp: { url: 'http://127.0.0.1:4318/v1/traces' } }); } catch (e) { console.log(e.code + ': ' + e.message); process.exit(3); }";
+    const r = await node(['--input-type=module', '-e', program]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout.trim(), 'invalid-argument: observability: otlp.url needs the optional package @opentelemetry/exporter-trace-otlp-http (npm install @opentelemetry/exporter-trace-otlp-http)');
+  });
+
   test('a subpath that is not exported fails with ERR_PACKAGE_PATH_NOT_EXPORTED', async () => {
     const r = await node(['--input-type=module', '-e', "await import('coord/dist/src/coord.js').catch((e) => { console.log(e.code); process.exit(3); })"]);
     assert.equal(r.code, 3);
