@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { loadClient } from './common.ts';
 import { registerConfigCommands } from './config-command.ts';
 import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerDemoCommands } from './demo-command.ts';
@@ -15,10 +14,7 @@ const program = new Command('coord')
   // A usage error is one line (`error: unknown option '--x'`) and exit 2, not the whole help.
   .configureOutput({ outputError: (s, write) => write(s) })
   // Commander's own usage errors (unknown option, missing argument) exit 2 like ours; --help exits 0.
-  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
-  // Command modules load what they run lazily. The client is loaded here once a command that
-  // talks to etcd (one with withConnection's --endpoints) is chosen; `coord store` never loads it.
-  .hook('preAction', (_program, command) => (command.options.some((o) => o.long === '--endpoints') ? loadClient() : undefined));
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 registerStoreCommands(program);
 registerServicesCommand(program);
