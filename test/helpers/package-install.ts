@@ -8,10 +8,13 @@ import { basename, join } from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** A child environment without the clone's development settings (e.g. NODE_OPTIONS=--conditions=coord-source). */
+/**
+ * A child environment without node flags from the clone's development setup (NODE_OPTIONS could
+ * carry --conditions=coord-source or --import tsx). npm's own settings (npm_config_*, e.g. the
+ * cache the offline install reads) are kept.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (k !== 'NODE_OPTIONS' && !k.startsWith('npm_')) env[k] = v;
+  const { NODE_OPTIONS: _, ...env } = process.env;
   return { ...env, ...extra };
 }
 
@@ -55,7 +58,7 @@ export async function pack(destination: string): Promise<Packed> {
   const r = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: ROOT, timeoutMs: 300_000 });
   if (r.code !== 0) throw new Error(`npm pack failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   // Lifecycle output (the build) precedes the JSON report on stdout.
-  const report = JSON.parse(r.stdout.slice(r.stdout.search(/^\[/m))) as Array<{ filename: string; files: Array<{ path: string }>; size: number; unpackedSize: number }>;
+  const report = JSON.parse(r.stdout.slice(r.stdout.search(/^\[\s*\{\s*"id"/m))) as Array<{ filename: string; files: Array<{ path: string }>; size: number; unpackedSize: number }>;
   const [p] = report;
   return { tarball: join(destination, basename(p.filename)), files: p.files.map((f) => f.path), size: p.size, unpackedSize: p.unpackedSize };
 }
