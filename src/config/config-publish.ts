@@ -12,6 +12,7 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+/** Options for `ConfigCenter.publish()`; defaults in each field's doc. */
 export interface PublishOptions extends WriteOptions {
   /** Default: 'text' for a string value, 'json' for anything else. */
   format?: ConfigFormat;

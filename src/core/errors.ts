@@ -20,6 +20,7 @@ export type CoordErrorCode =
   | 'validation' // a value failed its schema
   | 'internal';
 
+/** The error every coord API throws or rejects with; `code` says what went wrong (see CoordErrorCode, and `isCoordError()` to test for one). */
 export class CoordError extends Error {
   readonly brand = 'coord.CoordError' as const;
   constructor(
