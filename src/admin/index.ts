@@ -45,6 +45,7 @@ export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 
   log?: (line: string) => void;
 }
 
+/** A running admin server, as `startAdmin()` returns it. */
 export interface AdminHandle {
   /** `http://host:port/`: the dashboard, with the API under `api/`. */
   readonly url: string;

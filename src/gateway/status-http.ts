@@ -26,6 +26,7 @@ const HTTP_STATUS: Record<number, number> = {
   [grpc.status.DATA_LOSS]: 500,
 };
 
+/** The HTTP status the gateway answers for a gRPC status code (500 for unknown codes). */
 export function httpStatusOf(code: number): number {
   return HTTP_STATUS[code] ?? 500;
 }

@@ -17,6 +17,7 @@ export interface DeadlinePropagationOptions {
   propagateCancellation?: boolean;
 }
 
+/** A client interceptor that gives calls made inside a server handler at most the incoming call's remaining time, and cancels them when the incoming call ends. */
 export function deadlinePropagationInterceptor(options: DeadlinePropagationOptions = {}): grpc.Interceptor {
   const { marginMs, propagateCancellation } = { marginMs: 5, propagateCancellation: true, ...options };
   return (callOptions, nextCall) => {

@@ -34,6 +34,7 @@ interface RequestTelemetry {
 /** A Fastify plugin function: `app.register(plugin)` or `await plugin(app)` (it skips encapsulation, so its hooks apply to every route). */
 export type FastifyObservabilityPlugin = ((app: FastifyInstance) => Promise<void>) & { [key: symbol]: unknown };
 
+/** A Fastify plugin that gives each request a server span (continuing the W3C trace context in its headers) and records HTTP RED metrics. */
 export function fastifyObservability(t: HttpTelemetry): FastifyObservabilityPlugin {
   const requests = new WeakMap<FastifyRequest, RequestTelemetry>();
   const plugin = async (app: FastifyInstance) => {

@@ -12,6 +12,7 @@ export interface ClientTracingOptions {
   target?: string;
 }
 
+/** A gRPC client interceptor that wraps each call in a client span and injects the trace context into its metadata. */
 export function tracingClientInterceptor(t: GrpcTelemetry, options: ClientTracingOptions = {}): grpc.Interceptor {
   return (callOptions, nextCall) => {
     const m = rpcMethod(callOptions.method_definition.path);

@@ -21,6 +21,7 @@ export interface GrpcTelemetry {
   metrics: CoordMetrics;
 }
 
+/** A gRPC server interceptor that continues the caller's trace in a server span per call and records RED metrics (health checks and reflection excluded). */
 export function tracingServerInterceptor(t: GrpcTelemetry): grpc.ServerInterceptor {
   return (method, call) => {
     // Health checks and reflection are infrastructure: long-lived Watch streams would only add noise.

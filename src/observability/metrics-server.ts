@@ -33,6 +33,7 @@ export function metricsHandler(scrape: Scrape, path = '/metrics'): (req: Incomin
   };
 }
 
+/** Serves `scrape` as Prometheus text on `options.path` over plain node:http, for processes without an HTTP server of their own. */
 export async function serveMetrics(scrape: Scrape, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
   const { host, port } = parseListen(options.listen ?? '127.0.0.1:9464');
   const path = options.path ?? '/metrics';

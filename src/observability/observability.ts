@@ -49,6 +49,7 @@ export interface ObservabilityOptions {
   metricsPath?: string | false;
 }
 
+/** Tracing, metrics and logging for one service, as `createObservability()` returns them; `shutdown()` flushes and unregisters them. */
 export interface Observability extends AsyncDisposable {
   readonly serviceName: string;
   /** Registered as the process's global provider: coord's own spans (locks, config, …) and `trace.getTracer()` go to it. */

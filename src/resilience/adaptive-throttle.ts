@@ -69,6 +69,7 @@ export interface ThrottleTicket {
   dropped(): void;
 }
 
+/** Client-side adaptive throttling (Google SRE's formula over a sliding window): rejects a share of requests locally while the backend refuses many of them. */
 export class AdaptiveThrottle {
   readonly k: number;
   readonly windowMs: number;

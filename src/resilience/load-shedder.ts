@@ -102,6 +102,7 @@ export class Admission {
   }
 }
 
+/** Adaptive server-side load shedding: while overloaded, refuses work beyond the concurrency the best observed throughput and latency call for (no configured limit). */
 export class LoadShedder {
   private readonly threshold: number;
   private readonly delayThresholdMs: number;
