@@ -64,6 +64,7 @@ export const compare = {
   lease: (key: string, op: Cmp, v: string): CompareMsg => raw({ key: b(key), target: 4, result: CMP[op], lease: v }),
 };
 
+/** Builders for txn operations (`op.get`, `op.put`, `op.delete`, …) for `EtcdClient.txn()`. */
 export const op = {
   get: (key: string, o: Omit<RangeOptions, keyof CallOptions> = {}): RequestOp => ({ request_range: rangeRequest(key, o) }) as RequestOp,
   put: (key: string, value: string | Buffer, o: { lease?: string; prevKv?: boolean } = {}): RequestOp =>

@@ -35,6 +35,7 @@ export class CoordError extends Error {
   readonly recoverable: boolean;
 }
 
+/** Whether `e` is a CoordError (with `code`, when given); works across copies of the package, unlike `instanceof`. */
 export function isCoordError(e: unknown, code?: CoordErrorCode): e is CoordError {
   return (
     typeof e === 'object' && e !== null && (e as { brand?: unknown }).brand === 'coord.CoordError' && (code === undefined || (e as CoordError).code === code)

@@ -31,6 +31,7 @@ export function httpStatusOf(code: number): number {
   return HTTP_STATUS[code] ?? 500;
 }
 
+/** The JSON body of a gateway error response. */
 export interface ErrorBody {
   /** The gRPC status code (3 = INVALID_ARGUMENT, …). */
   code: number;

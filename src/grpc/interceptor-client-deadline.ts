@@ -6,6 +6,7 @@ import { deadlineMs, propagatedDeadline } from '../resilience/deadline.ts';
 import { currentCallContext } from './call-context.ts';
 import { locallyFailedCall, observedCall } from './interceptor-client-local.ts';
 
+/** Options for `deadlinePropagationInterceptor()`; defaults in each field's doc. */
 export interface DeadlinePropagationOptions {
   /**
    * Time kept back from the incoming deadline, ms: the outgoing call's deadline is the incoming

@@ -14,6 +14,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import type { CoordMetrics } from './metrics.ts';
 import { headersGetter } from './propagation.ts';
 
+/** What `fastifyObservability()` records to, and where it serves metrics. */
 export interface HttpTelemetry {
   tracer: Tracer;
   propagator?: TextMapPropagator;

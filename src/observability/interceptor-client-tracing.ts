@@ -7,6 +7,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import type { GrpcTelemetry } from './interceptor-server-tracing.ts';
 import { codeName, metadataSetter, rpcMethod } from './propagation.ts';
 
+/** Options for `tracingClientInterceptor()`. */
 export interface ClientTracingOptions {
   /** The `target` label of this client's metrics (e.g. `etcd:///orders`). Default: the called gRPC service's name. */
   target?: string;

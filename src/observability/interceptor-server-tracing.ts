@@ -14,6 +14,7 @@ import { isInfraMethod } from '../grpc/interceptor-server-gate.ts';
 import type { CoordMetrics } from './metrics.ts';
 import { codeName, metadataGetter, rpcMethod } from './propagation.ts';
 
+/** What the gRPC tracing interceptors record to: a tracer, a propagator and coord's metrics. */
 export interface GrpcTelemetry {
   tracer: Tracer;
   /** Default: the global propagator. */

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CoordError } from '../core/errors.ts';
 
+/** Produces one Prometheus scrape: its content type and body (e.g. a prom-client Registry's). */
 export type Scrape = () => Promise<{ contentType: string; body: string }>;
 
 export interface ServeMetricsOptions {

@@ -18,6 +18,7 @@
 import { CoordError } from '../core/errors.ts';
 import { OutcomeWindow } from './adaptive-throttle-window.ts';
 
+/** Options for an AdaptiveThrottle; defaults in each field's doc. */
 export interface AdaptiveThrottleOptions {
   /**
    * The multiplier K: the client sends up to K times what the backend accepts before rejecting

@@ -61,6 +61,7 @@ export interface LoadShedderOptions {
   now?: () => number;
 }
 
+/** A LoadShedder's state, as `stats()` returns it. */
 export interface LoadShedderStats {
   /** Smoothed load in [0, 1]. */
   load: number;
