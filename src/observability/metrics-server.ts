@@ -7,6 +7,7 @@ import { CoordError } from '../core/errors.ts';
 /** Produces one Prometheus scrape: its content type and body (e.g. a prom-client Registry's). */
 export type Scrape = () => Promise<{ contentType: string; body: string }>;
 
+/** Options for `serveMetrics()`; defaults in each field's doc. */
 export interface ServeMetricsOptions {
   /** `host:port` (`[::1]:9464`), or a port on 127.0.0.1; port 0 picks a free one. Default `127.0.0.1:9464`. */
   listen?: string | number;
