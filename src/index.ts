@@ -15,3 +15,15 @@ export type { ConfigWatch } from './config/config-watch.ts';
 export type { ConfigValue } from './config/config-record.ts';
 export type { ConfigFormat } from './config/config-codec.ts';
 export type { BetaValue, ConfigIdentity, GraySelector } from './config/gray-release.ts';
+// Types the API above takes or returns, so that consumers can name them.
+export type { CallOptions, RangeOptions, RangeResult, TxnResult } from './client/etcd-client.ts';
+export type { Compare, RequestOp } from './protocol/etcd-types.ts';
+export type { SupervisorOptions } from './client/session.ts';
+export type { WatchManager } from './client/watch-manager.ts';
+export type { DiscoveryOptions } from './registry/discovery.ts';
+export type { HeldHandle } from './lock/queue-entry.ts';
+export type { PublishOptions, WriteOptions } from './config/config-publish.ts';
+export type { HistoryOptions, RollbackOptions } from './config/config-history.ts';
+export type { BetaOptions, PromoteOptions, ReadOptions } from './config/gray-release.ts';
+export type { ConfigWatchOptions, SubscribeOptions } from './config/config-watch.ts';
+export type { TypedConfigOptions } from './config/config-typed.ts';

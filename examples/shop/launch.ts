@@ -7,7 +7,11 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const TSX = import.meta.resolve('tsx');
+// Compiled (the npm package, dist/examples/shop/) each service is plain JavaScript; from a clone it
+// is TypeScript run through tsx, and `coord` resolves to the sources (the coord-source condition).
+const COMPILED = import.meta.url.endsWith('.js');
+const EXT = COMPILED ? '.js' : '.ts';
+const NODE_ARGS = COMPILED ? [] : ['--conditions=coord-source', '--import', import.meta.resolve('tsx')];
 
 /** The demo's instances: service, instance id, zone. */
 export const SHOP_INSTANCES = [
@@ -60,7 +64,7 @@ export async function startShop(options: ShopOptions): Promise<Shop> {
   const children: Child[] = SHOP_INSTANCES.map((spec) => {
     const logFile = join(options.logDir, `${spec.id}.log`);
     const fd = openSync(logFile, 'a');
-    const child = spawn(process.execPath, ['--import', TSX, new URL(`./${spec.service}.ts`, import.meta.url).pathname], {
+    const child = spawn(process.execPath, [...NODE_ARGS, new URL(`./${spec.service}${EXT}`, import.meta.url).pathname], {
       detached: true,
       stdio: ['pipe', 'pipe', fd],
       env: { ...process.env, COORD_ENDPOINTS: options.endpoints, COORD_NAMESPACE: options.namespace ?? '/coord/', SHOP_ID: spec.id, SHOP_ZONE: spec.zone, SHOP_STDIN_LIFELINE: '1' },

@@ -14,12 +14,14 @@ export interface ObservedTime {
   exact: boolean;
 }
 
+/** The body of every admin API error response. */
 export interface ApiError {
   /** A stable code: `invalid-argument`, `not-found`, `conflict`, `unavailable`, `unauthorized`, `read-only`, … */
   error: string;
   message: string;
 }
 
+/** `/api/info`: how this admin server is set up. */
 export interface AdminInfo {
   namespace: string;
   endpoints: string[];
@@ -30,6 +32,7 @@ export interface AdminInfo {
   metricsAvailable: boolean;
 }
 
+/** One etcd cluster member, as the Overview shows it. */
 export interface MemberView {
   id: string;
   name: string;
@@ -42,6 +45,7 @@ export interface MemberView {
   error?: string;
 }
 
+/** The etcd (or coord store) cluster the admin server talks to. */
 export interface ClusterView {
   /** `coord store` (the embedded single-node store) or `etcd`. */
   kind: 'coord store' | 'etcd';
@@ -57,6 +61,7 @@ export interface ClusterView {
   membersError?: string;
 }
 
+/** The Overview's counts of what lives in the namespace. */
 export interface Counts {
   services: number;
   instances: number;
@@ -73,6 +78,7 @@ export interface Counts {
   configKeys: number;
 }
 
+/** Which part of the keyspace a feed event belongs to. */
 export type Area = 'services' | 'config' | 'locks' | 'semaphores' | 'elections' | 'other';
 
 /** One line of the recent-events feed: a change observed on the namespace's watch. */
@@ -91,6 +97,7 @@ export interface FeedEvent {
   summary: string;
 }
 
+/** `/api/overview`: cluster, counts, recent events and the watch state. */
 export interface Overview {
   cluster: ClusterView;
   counts: Counts;
@@ -99,6 +106,7 @@ export interface Overview {
   watch: WatchState;
 }
 
+/** The admin server's watch on the namespace, which every live view is built from. */
 export interface WatchState {
   /** True while the namespace watch is connected; false means the views show the last known state. */
   connected: boolean;
@@ -120,6 +128,7 @@ export interface TopologyView {
   edges: Array<{ from: string; to: string; requestsPerSecond: number; errorRate: number }>;
 }
 
+/** Live health and traffic of one instance; a figure that is not known is `null`. */
 export interface InstanceMetrics {
   health: 'serving' | 'not-serving' | 'unknown';
   requestsPerSecond: number | null;
@@ -128,6 +137,7 @@ export interface InstanceMetrics {
   p99Ms: number | null;
 }
 
+/** One registered instance, as the Services page shows it. */
 export interface InstanceView {
   id: string;
   service: string;
@@ -149,6 +159,7 @@ export interface InstanceView {
   metrics: InstanceMetrics | null;
 }
 
+/** A service and its instances (`/api/services/:name`). */
 export interface ServiceView {
   name: string;
   serving: number;
@@ -159,13 +170,16 @@ export interface ServiceView {
   instances: InstanceView[];
 }
 
+/** `/api/services`: every registered service. */
 export interface ServicesView {
   revision: number;
   services: ServiceView[];
 }
 
+/** The format a config value was published in. */
 export type ConfigFormatName = 'json' | 'yaml' | 'text';
 
+/** One version of a config value. */
 export interface ConfigVersionView {
   raw: string;
   format: ConfigFormatName;
@@ -176,10 +190,12 @@ export interface ConfigVersionView {
   publishedAt: string;
 }
 
+/** A config gray release: the beta version and who gets it. */
 export interface BetaView extends ConfigVersionView {
   selector: { ids?: string[]; labels?: Record<string, string> };
 }
 
+/** A config key in a namespace listing, with its current version. */
 export interface ConfigKeySummary {
   namespace: string;
   key: string;
@@ -192,11 +208,13 @@ export interface ConfigKeySummary {
   malformed?: string;
 }
 
+/** A config namespace and its keys (`/api/config`). */
 export interface ConfigNamespaceView {
   namespace: string;
   keys: ConfigKeySummary[];
 }
 
+/** One config key: its current value and its beta, if any. */
 export interface ConfigDetail {
   namespace: string;
   key: string;
@@ -204,18 +222,21 @@ export interface ConfigDetail {
   beta: BetaView | null;
 }
 
+/** One line of one side of a side-by-side diff. */
 export interface SideBySideCell {
   /** 1-based line number in that version. */
   line: number;
   text: string;
 }
 
+/** One row of a side-by-side diff: a line kept, changed, removed or added. */
 export interface SideBySideRow {
   kind: 'same' | 'changed' | 'removed' | 'added';
   left: SideBySideCell | null;
   right: SideBySideCell | null;
 }
 
+/** The difference between two versions of a config value, unified and side by side. */
 export interface DiffView {
   from: ConfigVersionView;
   to: ConfigVersionView;
@@ -224,12 +245,14 @@ export interface DiffView {
   rows: SideBySideRow[];
 }
 
+/** Whether a config value parses (and passes its shared schema, if any). */
 export interface ValidationResult {
   ok: boolean;
   /** The parse error, when not ok. */
   message?: string;
 }
 
+/** A lock or semaphore holder or waiter, or an election candidate: one key in its queue. */
 export interface QueueEntryView {
   key: string;
   /** Lease ID in lowercase hex: the last segment of the key. */
@@ -245,6 +268,7 @@ export interface QueueEntryView {
   leaseTtl: { granted: number; remaining: number } | null;
 }
 
+/** A lock: its holder and its waiters. */
 export interface LockView {
   name: string;
   holder: QueueEntryView | null;
@@ -252,6 +276,7 @@ export interface LockView {
   waiters: QueueEntryView[];
 }
 
+/** A semaphore: its permits, holders and waiters. */
 export interface SemaphoreView {
   name: string;
   /** Permits as written by the acquirers (the value of the first key); null when unreadable. */
@@ -260,6 +285,7 @@ export interface SemaphoreView {
   waiters: QueueEntryView[];
 }
 
+/** One leader of an election, from when it was elected to when its term ended. */
 export interface LeadershipTerm {
   value: string;
   key: string;
@@ -270,6 +296,7 @@ export interface LeadershipTerm {
   to: string | null;
 }
 
+/** An election: its leader, the other candidates and the terms observed. */
 export interface ElectionView {
   name: string;
   leader: QueueEntryView | null;
@@ -278,6 +305,7 @@ export interface ElectionView {
   history: LeadershipTerm[];
 }
 
+/** `/api/coordination`: every lock, semaphore and election in the namespace. */
 export interface CoordinationView {
   revision: number;
   locks: LockView[];
@@ -285,6 +313,7 @@ export interface CoordinationView {
   elections: ElectionView[];
 }
 
+/** A key in the KV browser, without its value. */
 export interface KvMeta {
   key: string;
   createRevision: number;
@@ -295,6 +324,7 @@ export interface KvMeta {
   size: number;
 }
 
+/** `/api/kv`: one page of keys under a prefix. */
 export interface KvListing {
   prefix: string;
   revision: number;
@@ -303,6 +333,7 @@ export interface KvListing {
   more: boolean;
 }
 
+/** `/api/kv/value`: a key's value, decoded as far as it can be. */
 export interface KvValueView extends KvMeta {
   /** How the value reads best: JSON, other UTF-8 text, or binary (hex only). */
   encoding: 'json' | 'utf8' | 'binary';

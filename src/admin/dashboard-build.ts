@@ -2,7 +2,11 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The dashboard's sources (a Vite project); `dist/` beside them is the build. */
+/**
+ * From a clone: the dashboard's sources (a Vite project), with the build in `dist/` beside them.
+ * From the npm package (this module compiled to dist/src/admin/): dist/dashboard/, the dashboard
+ * `npm run build` prebuilt there, served as it is.
+ */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 
 /** A lock older than this is taken to be left behind by a crashed build. */
@@ -33,12 +37,17 @@ export function dashboardStale(dir = DASHBOARD_DIR): boolean {
 let building: Promise<string> | undefined;
 
 /**
- * Builds the dashboard with Vite when its build is missing or stale, and returns the directory to
- * serve. One build at a time per process, and across processes through a lock directory (tests
- * and `coord dev` may start together); the new build is moved into place whole, so a server never
- * serves a half-written `dist/`.
+ * Returns the directory to serve. A prebuilt dashboard (no Vite project in `dir`: the npm package,
+ * which has no Vite and may be read-only) is served as it is. From a clone, builds the dashboard
+ * with Vite first when its build is missing or stale: one build at a time per process, and across
+ * processes through a lock directory (tests and `coord dev` may start together); the new build is
+ * moved into place whole, so a server never serves a half-written `dist/`.
  */
 export function ensureDashboard(log: (line: string) => void, dir = DASHBOARD_DIR): Promise<string> {
+  if (!existsSync(join(dir, 'vite.config.ts'))) {
+    if (existsSync(join(dir, 'index.html'))) return Promise.resolve(dir);
+    return Promise.reject(new Error(`no dashboard build in ${dir} (npm run build makes it)`));
+  }
   building ??= build(log, dir).finally(() => (building = undefined));
   return building;
 }

@@ -11,7 +11,7 @@ import { LiveView } from './live-view.ts';
 import { createServer, type ServerOptions } from './server.ts';
 
 export type * from './api-types.ts';
-export type { InstanceMetricsSource } from './instance-metrics.ts';
+export type { InstanceMetricsSource, TopologyEdge } from './instance-metrics.ts';
 
 /** Options for {@link startAdmin}; defaults in each field's doc. */
 export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 'auth' | 'requestTimeoutMs'> {
@@ -45,6 +45,7 @@ export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 
   log?: (line: string) => void;
 }
 
+/** A running admin server, as `startAdmin()` returns it. */
 export interface AdminHandle {
   /** `http://host:port/`: the dashboard, with the API under `api/`. */
   readonly url: string;

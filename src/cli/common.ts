@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { connect, type Coord } from '../coord.ts';
+import type { connect as Connect, Coord } from '../coord.ts';
 import { CoordError, isCoordError } from '../core/errors.ts';
 
 export interface ConnectionFlags {
@@ -18,9 +18,20 @@ export function withConnection(cmd: Command): Command {
     .option('--timeout <ms>', 'request timeout', '5000');
 }
 
+let connect: typeof Connect | undefined;
+
+/**
+ * Loads the client (grpc-js, protobufjs, zod) when a command body runs (action() does), so that
+ * `coord --help`, usage errors and `coord store` never load it.
+ */
+async function loadClient(): Promise<void> {
+  connect ??= (await import('../coord.ts')).connect;
+}
+
 export function connectFrom(flags: ConnectionFlags): Coord {
   const timeout = Number(flags.timeout);
   if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive integer, got '${flags.timeout}'`);
+  if (!connect) throw new Error('connectFrom() outside action()');
   return connect({ endpoints: flags.endpoints, namespace: flags.namespace, requestTimeoutMs: timeout });
 }
 
@@ -34,6 +45,7 @@ export class UsageError extends Error {}
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
   return async (...args: A): Promise<void> => {
     try {
+      await loadClient();
       const code = await fn(...args);
       process.exitCode = code ?? 0;
     } catch (e) {

@@ -1,11 +1,9 @@
 // `coord demo load|kill|slow`: traffic and faults for the demo shop started by `coord dev --demo`,
 // to watch failover, load balancing and config hot reload at work (on the dashboard, too).
 import { hostname } from 'node:os';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import type { Coord } from '../coord.ts';
-import { FAULTS, FaultsSchema } from '../../examples/shop/lib/faults.ts';
-import { call, shop } from '../../examples/shop/lib/proto.ts';
 import { action, connectFrom, intArg, UsageError, withConnection, type ConnectionFlags } from './common.ts';
 import { DEFAULT_DEV_DIR, readDevState, type DevState } from './demo-state.ts';
 import { runLoad } from './demo-load.ts';
@@ -38,6 +36,7 @@ export function registerDemoCommands(program: Command): void {
         const gateway = f.gateway ?? state?.gatewayUrl;
         const via = f.via ?? (gateway ? 'http' : 'grpc');
         if (via !== 'http' && via !== 'grpc') throw new UsageError(`--via must be http or grpc, got '${via}'`);
+        const { status, credentials } = await import('@grpc/grpc-js');
         const order = () => ({ user_id: USERS[Math.floor(Math.random() * USERS.length)], items: [{ sku: SKUS[Math.floor(Math.random() * SKUS.length)], quantity: 1 }] });
         if (via === 'http') {
           if (!gateway) throw new UsageError('no gateway: start `coord dev --demo` (or pass --gateway <url>), or use --via grpc');
@@ -62,7 +61,7 @@ export function registerDemoCommands(program: Command): void {
                 } catch {
                   body = { message: text };
                 }
-                throw new Error(`HTTP ${res.status} ${grpc.status[body.code ?? -1] ?? ''}: ${sameish(body.message ?? '')}`);
+                throw new Error(`HTTP ${res.status} ${status[body.code ?? -1] ?? ''}: ${sameish(body.message ?? '')}`);
               }
             },
           });
@@ -70,10 +69,11 @@ export function registerDemoCommands(program: Command): void {
         }
         // Only --via grpc needs the resolver, balancers and interceptors: not loaded for other commands.
         const { clientInterceptors, methodPolicies, serviceConfig, setup } = await import('../grpc/index.ts');
+        const { call, shop } = await import('../../examples/shop/lib/proto.ts');
         const coord = await connectDemo(f, cmd, state);
         try {
           setup({ coord });
-          const orders = new (shop().OrderService)('etcd:///order-service', grpc.credentials.createInsecure(), {
+          const orders = new (shop().OrderService)('etcd:///order-service', credentials.createInsecure(), {
             interceptors: clientInterceptors(),
             'grpc.service_config': serviceConfig(methodPolicies({ 'shop.v1.OrderService': { timeoutMs: 30_000, retry: { maxAttempts: 3 } } })),
           });
@@ -83,7 +83,7 @@ export function registerDemoCommands(program: Command): void {
             print: (line) => console.log(line),
             async send() {
               await call(orders, 'CreateOrder', order()).catch((e: grpc.ServiceError) => {
-                throw new Error(`${grpc.status[e.code] ?? e.code}: ${sameish(e.details)}`);
+                throw new Error(`${status[e.code] ?? e.code}: ${sameish(e.details)}`);
               });
             },
           });
@@ -124,6 +124,7 @@ export function registerDemoCommands(program: Command): void {
     .action(
       action(async (service: string, f: DemoFlags & { ms: string; id?: string; all?: boolean }, cmd: Command) => {
         const ms = intArg('--ms', f.ms)!;
+        const { FAULTS, FaultsSchema } = await import('../../examples/shop/lib/faults.ts');
         const coord = await connectDemo(f, cmd, readDevState(f.dir));
         try {
           const targets = await pick(coord, service, f.id, !!f.all);

@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AdminHandle } from '../admin/index.ts';
 import { parseListen } from '../admin/auth.ts';
-import { connect, type Coord } from '../coord.ts';
-import { startStore, type StoreHandle } from '../store/index.ts';
+import type { Coord } from '../coord.ts';
+import type { StoreHandle } from '../store/index.ts';
 import { DEFAULT_DEV_DIR, removeDevState, writeDevState } from './demo-state.ts';
-import { printBanner, startDemo, type Demo } from './dev-demo.ts';
+import type { Demo } from './dev-demo.ts';
 import { storeOptions, withStoreFlags, type StoreFlags } from './store-command.ts';
 
 interface DevFlags extends StoreFlags {
@@ -80,6 +80,7 @@ async function runDev(flags: DevFlags): Promise<number> {
   });
 
   const options = storeOptions(flags, flags.memory ? undefined : (flags.dataDir ?? join(dir, 'data')));
+  const [{ startStore }, { connect }, { printBanner, startDemo }] = await Promise.all([import('../store/index.ts'), import('../coord.ts'), import('./dev-demo.ts')]);
   try {
     store = await startStore(options);
     coord = connect({ endpoints: store.endpoint, log });

@@ -11,7 +11,7 @@ import { registerStoreCommands } from './store-command.ts';
 
 const program = new Command('coord')
   .description('coord: coordination for Node.js microservices on etcd and gRPC')
-  .showHelpAfterError()
+  // A usage error is one line (`error: unknown option '--x'`) and exit 2, not the whole help.
   .configureOutput({ outputError: (s, write) => write(s) })
   // Commander's own usage errors (unknown option, missing argument) exit 2 like ours; --help exits 0.
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startStore, type StoreOptions } from '../store/index.ts';
+import type { StoreOptions } from '../store/index.ts';
 
 export interface StoreFlags {
   listen: string;
@@ -56,6 +56,7 @@ async function runStore(flags: StoreFlags, dataDir: string | undefined): Promise
   const options = storeOptions(flags, dataDir);
   let store;
   try {
+    const { startStore } = await import('../store/index.ts');
     store = await startStore(options);
   } catch (e) {
     fail((e as Error).message);

@@ -22,12 +22,14 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
 }
 
+/** Per-call options every EtcdClient method takes. */
 export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the client's request timeout for this call. */
   timeoutMs?: number;
 }
 
+/** Options for `EtcdClient.range()`: which keys, at which revision, how many and in what order. */
 export interface RangeOptions extends CallOptions {
   /** Exclusive end of the range; `prefix: true` derives it from the key. */
   end?: string;
@@ -41,6 +43,7 @@ export interface RangeOptions extends CallOptions {
   minCreateRevision?: number;
 }
 
+/** What `EtcdClient.range()` returns: the keys, the total matching `count`, whether `more` exist past the limit, and the revision read at. */
 export interface RangeResult {
   kvs: KeyValue[];
   count: number;
@@ -61,6 +64,7 @@ export const compare = {
   lease: (key: string, op: Cmp, v: string): CompareMsg => raw({ key: b(key), target: 4, result: CMP[op], lease: v }),
 };
 
+/** Builders for txn operations (`op.get`, `op.put`, `op.delete`, …) for `EtcdClient.txn()`. */
 export const op = {
   get: (key: string, o: Omit<RangeOptions, keyof CallOptions> = {}): RequestOp => ({ request_range: rangeRequest(key, o) }) as RequestOp,
   put: (key: string, value: string | Buffer, o: { lease?: string; prevKv?: boolean } = {}): RequestOp =>
@@ -69,6 +73,7 @@ export const op = {
     ({ request_delete_range: { key: b(key), range_end: rangeEnd(key, o), prev_kv: !!o.prevKv } }) as RequestOp,
 };
 
+/** What `EtcdClient.txn()` returns: which branch ran (`succeeded`), its revision and one response per operation. */
 export interface TxnResult {
   succeeded: boolean;
   revision: number;

@@ -1,5 +1,6 @@
 import type { KeyValueMsg } from '../protocol/etcd-types.ts';
 
+/** An etcd key-value pair with its revisions, version and lease (etcd's mvccpb.KeyValue, key decoded as UTF-8). */
 export interface KeyValue {
   key: string;
   value: Buffer;

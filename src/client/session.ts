@@ -6,6 +6,7 @@ import { tracedEvent } from '../core/tracing.ts';
 import { closeStream } from './stream-close.ts';
 import type { EtcdClient } from './etcd-client.ts';
 
+/** Options for a Session (a lease kept alive for the locks, elections and registrations on it). */
 export interface SessionOptions {
   /** Lease TTL in seconds. Default 10. */
   ttl?: number;
@@ -214,6 +215,7 @@ export class Session {
   }
 }
 
+/** Options for a SessionSupervisor: those of a Session, plus a log callback. */
 export interface SupervisorOptions extends SessionOptions {
   /** Called for lines worth logging (loss, recovery). */
   log?: (line: string) => void;

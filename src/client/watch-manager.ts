@@ -7,6 +7,7 @@ import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
 import { closeStream } from './stream-close.ts';
 import { fromGrpcError } from './errors-grpc.ts';
 
+/** Options for `EtcdClient.watches.watch()`: which keys, from which revision, and what to include. */
 export interface WatchOptions {
   /** Exclusive range end; `prefix: true` watches every key under the key. */
   end?: string;
@@ -18,12 +19,14 @@ export interface WatchOptions {
   noDelete?: boolean;
 }
 
+/** One change a watch delivers: a put or a delete of `kv`, with the previous value when asked for (`prevKv`). */
 export interface WatchEvent {
   type: 'put' | 'delete';
   kv: KeyValue;
   prevKv?: KeyValue;
 }
 
+/** The events of one etcd watch response, delivered together. */
 export interface WatchBatch {
   events: WatchEvent[];
   /** Revision of the last event in the batch. */

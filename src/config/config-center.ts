@@ -40,6 +40,7 @@ export interface ConfigCenterOptions {
   log?: (line: string) => void;
 }
 
+/** One config namespace and its keys, as `ConfigCenter.list()` returns them. */
 export interface ConfigListing {
   namespace: string;
   keys: string[];

@@ -3,12 +3,14 @@ import { lineDiff } from './config-diff.ts';
 import { commitVersion, type WriteOptions } from './config-publish.ts';
 import { configRef, decodeVersion, type ConfigContext, type ConfigRef, type ConfigValue } from './config-record.ts';
 
+/** Options for `ConfigCenter.history()`. */
 export interface HistoryOptions {
   /** At most this many versions, newest first. Default: all. */
   limit?: number;
   signal?: AbortSignal;
 }
 
+/** Options for `ConfigCenter.rollback()`, which publishes an earlier version again as a new one. */
 export interface RollbackOptions extends WriteOptions {
   author?: string;
   /** Default `rollback to v<N>`. */

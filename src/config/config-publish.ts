@@ -6,12 +6,14 @@ import { encodeValue, parseValue, type ConfigFormat } from './config-codec.ts';
 import { checkSharedSchema } from './config-schema.ts';
 import { configRef, decodeJson, envelopeSchema, type ConfigContext, type ConfigEnvelope, type ConfigRef, type ConfigValue } from './config-record.ts';
 
+/** Options every config write takes. */
 export interface WriteOptions {
   /** Write only if the current version is this one (0: only if the key does not exist); otherwise reject with a 'conflict' CoordError. Default: any. */
   expectedVersion?: number;
   signal?: AbortSignal;
 }
 
+/** Options for `ConfigCenter.publish()`; defaults in each field's doc. */
 export interface PublishOptions extends WriteOptions {
   /** Default: 'text' for a string value, 'json' for anything else. */
   format?: ConfigFormat;

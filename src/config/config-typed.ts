@@ -7,6 +7,7 @@ import { configRef, issues, type ConfigContext, type ConfigRef, type ConfigValue
 import { ConfigWatch, type ConfigWatchOptions, type SubscribeOptions } from './config-watch.ts';
 import { publishBeta, readConfig, type BetaOptions, type BetaValue, type ReadOptions } from './gray-release.ts';
 
+/** Options for `ConfigCenter.typed()`. */
 export interface TypedConfigOptions {
   /** Format values are published in. Default 'json'. */
   format?: ConfigFormat;

@@ -7,6 +7,7 @@ import { configSpanAttributes } from './config-publish.ts';
 import { configRef, decodeVersion, type ConfigContext, type ConfigRef, type ConfigValue } from './config-record.ts';
 import { betaSelector, decodeBeta, matches, type ConfigIdentity } from './gray-release.ts';
 
+/** Options for `ConfigCenter.watch()`; defaults in each field's doc. */
 export interface ConfigWatchOptions {
   /** Who is watching: a beta whose selector matches it is delivered instead of the stable value. Default: none (stable only). */
   identity?: ConfigIdentity;
@@ -14,6 +15,7 @@ export interface ConfigWatchOptions {
   signal?: AbortSignal;
 }
 
+/** Options for `ConfigCenter.subscribe()`: those of `watch()` plus an error callback. */
 export interface SubscribeOptions extends ConfigWatchOptions {
   /** Called for a value that was not delivered (see {@link ConfigWatch.onError}). */
   onError?: (error: CoordError) => void;

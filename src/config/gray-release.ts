@@ -25,16 +25,19 @@ export interface BetaValue<T = unknown> extends ConfigValue<T> {
   selector: GraySelector;
 }
 
+/** Options for `ConfigCenter.get()`. */
 export interface ReadOptions {
   /** Whose view: a beta whose selector matches it is returned instead of the stable value. Default: none. */
   identity?: ConfigIdentity;
   signal?: AbortSignal;
 }
 
+/** Options for `ConfigCenter.publishBeta()`: who gets the beta (`selector`), plus the usual publish fields. */
 export interface BetaOptions extends Omit<PublishOptions, 'expectedVersion'> {
   selector: GraySelector;
 }
 
+/** Options for `ConfigCenter.promote()`, which makes the beta the stable value. */
 export interface PromoteOptions extends WriteOptions {
   /** Default: the beta's author. */
   author?: string;

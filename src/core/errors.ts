@@ -20,6 +20,7 @@ export type CoordErrorCode =
   | 'validation' // a value failed its schema
   | 'internal';
 
+/** The error every coord API throws or rejects with; `code` says what went wrong (see CoordErrorCode, and `isCoordError()` to test for one). */
 export class CoordError extends Error {
   readonly brand = 'coord.CoordError' as const;
   constructor(
@@ -34,6 +35,7 @@ export class CoordError extends Error {
   readonly recoverable: boolean;
 }
 
+/** Whether `e` is a CoordError (with `code`, when given); works across copies of the package, unlike `instanceof`. */
 export function isCoordError(e: unknown, code?: CoordErrorCode): e is CoordError {
   return (
     typeof e === 'object' && e !== null && (e as { brand?: unknown }).brand === 'coord.CoordError' && (code === undefined || (e as CoordError).code === code)

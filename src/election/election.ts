@@ -4,6 +4,7 @@ import { traced, tracedEvent } from '../core/tracing.ts';
 import { withQueueEntry } from '../lock/queue-entry.ts';
 import { waitDeletes } from '../lock/wait-deletes.ts';
 
+/** Options for `Coord.campaign()`; defaults in each field's doc. */
 export interface CampaignOptions {
   /** TTL of the candidate's lease, seconds: how long a crashed leader keeps the seat. Default 10. */
   ttl?: number;
@@ -11,6 +12,7 @@ export interface CampaignOptions {
   signal?: AbortSignal;
 }
 
+/** The current leader of an election, as `Coord.leader()` and `Coord.observe()` report it. */
 export interface Leader {
   key: string;
   value: Buffer;

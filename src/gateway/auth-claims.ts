@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { isInfraMethod } from '../grpc/interceptor-server-gate.ts';
 
+/** The gRPC metadata keys the gateway sets on calls it forwards, from the verified token (clients cannot set them). */
 export const CLAIMS_METADATA = {
   subject: 'x-coord-sub',
   scopes: 'x-coord-scopes',
@@ -14,6 +15,7 @@ export const CLAIMS_METADATA = {
 /** Metadata keys with this prefix are the gateway's: stripped from what clients send. */
 export const RESERVED_METADATA_PREFIX = 'x-coord-';
 
+/** The caller the gateway verified, as a service reads it with `gatewayClaims()`. */
 export interface GatewayClaims {
   subject: string;
   scopes: string[];
@@ -40,6 +42,7 @@ export function gatewayClaims(metadata: grpc.Metadata): GatewayClaims | undefine
   };
 }
 
+/** Options for the `requireClaims()` server interceptor; defaults in each field's doc. */
 export interface RequireClaimsOptions {
   /** Scopes every call must carry (all of them). Default none: any verified caller. */
   scopes?: string[];

@@ -10,6 +10,7 @@ import { GatewayHttpError } from './status-http.ts';
 
 /** Algorithms coord accepts (no `none`, nothing symmetric unless you configure a secret). */
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+/** A JWT signature algorithm the gateway verifies. */
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** One verification key with its one algorithm. */
@@ -23,6 +24,7 @@ export interface JwtKeyConfig {
   publicKey?: string | JWK;
 }
 
+/** A JSON Web Key Set to verify tokens with, fetched from `url` and refetched for unknown key ids. */
 export interface JwksConfig {
   url: string;
   /** Algorithms accepted from this key set. Default `['RS256', 'ES256']`. */

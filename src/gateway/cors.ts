@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayHttpError } from './status-http.ts';
 
+/** The gateway's CORS answers; defaults in each field's doc. */
 export interface CorsOptions {
   /** `'*'` (any origin, never with credentials), a list of exact origins (`https://app.example.com`), or a predicate. */
   origins: '*' | string[] | ((origin: string) => boolean);

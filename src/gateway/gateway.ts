@@ -27,6 +27,7 @@ import { errorAnswer, GatewayHttpError, grpcErrorBody, httpStatusOf, tooManyRequ
 import { sendStream, streamFormat } from './streaming.ts';
 import { requestTimeoutMs } from './timeout.ts';
 
+/** A running gateway, as `startGateway()` returns it. */
 export interface Gateway extends AsyncDisposable {
   /** `http://host:port`. */
   readonly url: string;

@@ -11,6 +11,7 @@ import { JWT_ALGORITHMS, type JwtOptions } from './auth-jwt.ts';
 import type { RouteConfig, RoutePolicy } from './bindings.ts';
 import type { CorsOptions } from './cors.ts';
 
+/** The gateway's JWT verification and which routes need what; defaults in each field's doc. */
 export interface AuthOptions extends JwtOptions {
   /** Policy for routes nothing else names. Default `'authenticated'`. */
   policy?: RoutePolicy;
@@ -18,6 +19,7 @@ export interface AuthOptions extends JwtOptions {
   methods?: Record<string, RoutePolicy>;
 }
 
+/** The gateway's request rate limits; defaults in each field's doc. */
 export interface RateLimitOptions {
   /** Per client IP (see `trustProxy` behind a proxy). Default none. */
   perIp?: RateLimit;

@@ -26,10 +26,12 @@ const HTTP_STATUS: Record<number, number> = {
   [grpc.status.DATA_LOSS]: 500,
 };
 
+/** The HTTP status the gateway answers for a gRPC status code (500 for unknown codes). */
 export function httpStatusOf(code: number): number {
   return HTTP_STATUS[code] ?? 500;
 }
 
+/** The JSON body of a gateway error response. */
 export interface ErrorBody {
   /** The gRPC status code (3 = INVALID_ARGUMENT, …). */
   code: number;

@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { CoordError } from '../core/errors.ts';
 import { deadlineMs } from '../resilience/deadline.ts';
 
+/** The incoming call a server handler is running for, as client calls made inside it see it (for deadline and cancellation propagation). */
 export interface CallContext {
   /** The incoming call's full method path, `/package.Service/Method`. */
   readonly method: string;

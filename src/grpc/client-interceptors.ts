@@ -6,6 +6,7 @@ import { AdaptiveThrottle, type AdaptiveThrottleOptions } from '../resilience/ad
 import { deadlinePropagationInterceptor, type DeadlinePropagationOptions } from './interceptor-client-deadline.ts';
 import { adaptiveThrottleInterceptor, type ThrottleInterceptorOptions } from './interceptor-client-throttle.ts';
 
+/** Options for `clientInterceptors()`; defaults in each field's doc. */
 export interface ClientInterceptorsOptions {
   /** Deadline and cancellation propagation from the incoming call being handled; false for none. Default on, margin 5 ms. */
   deadline?: DeadlinePropagationOptions | false;

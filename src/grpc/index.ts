@@ -56,3 +56,6 @@ export type { ReflectionOptions } from './server-reflection.ts';
 export type { RateLimits } from './interceptor-server-rate-limit.ts';
 export { LoadShedder, Admission, type LoadShedderOptions, type LoadShedderStats } from '../resilience/load-shedder.ts';
 export { TokenBucket, type RateLimit } from '../resilience/rate-limiter.ts';
+export type { LoadSource } from '../resilience/load-shedder-sampler.ts';
+export type { MethodConfigFragment } from '../resilience/retry-policy.ts';
+export type { ThrottleTicket } from '../resilience/adaptive-throttle.ts';

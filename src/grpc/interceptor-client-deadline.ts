@@ -6,6 +6,7 @@ import { deadlineMs, propagatedDeadline } from '../resilience/deadline.ts';
 import { currentCallContext } from './call-context.ts';
 import { locallyFailedCall, observedCall } from './interceptor-client-local.ts';
 
+/** Options for `deadlinePropagationInterceptor()`; defaults in each field's doc. */
 export interface DeadlinePropagationOptions {
   /**
    * Time kept back from the incoming deadline, ms: the outgoing call's deadline is the incoming
@@ -17,6 +18,7 @@ export interface DeadlinePropagationOptions {
   propagateCancellation?: boolean;
 }
 
+/** A client interceptor that gives calls made inside a server handler at most the incoming call's remaining time, and cancels them when the incoming call ends. */
 export function deadlinePropagationInterceptor(options: DeadlinePropagationOptions = {}): grpc.Interceptor {
   const { marginMs, propagateCancellation } = { marginMs: 5, propagateCancellation: true, ...options };
   return (callOptions, nextCall) => {

@@ -20,6 +20,7 @@ export const THROTTLE_FAILURE_CODES: ReadonlySet<grpc.status> = new Set([
   grpc.status.INTERNAL,
 ]);
 
+/** Options for `adaptiveThrottleInterceptor()`; defaults in each field's doc. */
 export interface ThrottleInterceptorOptions {
   /** Which final statuses count as the backend refusing the call. Default THROTTLE_FAILURE_CODES. */
   isFailure?: (code: grpc.status) => boolean;

@@ -8,6 +8,7 @@ import { clock } from './picker-load.ts';
 type PickArgs = grpc.experimental.PickArgs;
 type PickResult = grpc.experimental.PickResult;
 
+/** Name of the least-request balancer in a service config's `loadBalancingConfig` (registered by `setup()`). */
 export const LEAST_REQUEST = 'least_request';
 
 /** `{ least_request: { … } }` fields, all optional. */

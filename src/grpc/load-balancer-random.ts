@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EndpointBalancer, healthConfigJson, parseHealthConfig, pickChild, type BalancerChild, type CoordLbConfig, type HealthCheckConfig } from './load-balancer-base.ts';
 
+/** Name of the random balancer in a service config's `loadBalancingConfig` (registered by `setup()`). */
 export const RANDOM = 'random';
 
 export class RandomConfig implements CoordLbConfig {

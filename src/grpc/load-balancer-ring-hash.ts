@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EndpointBalancer, healthConfigJson, parseHealthConfig, pickChild, positiveNumber, type BalancerChild, type CoordLbConfig, type HealthCheckConfig } from './load-balancer-base.ts';
 
+/** Name of the ring-hash balancer in a service config's `loadBalancingConfig` (registered by `setup()`). */
 export const RING_HASH = 'ring_hash';
 
 /** `{ ring_hash: { … } }` fields. */

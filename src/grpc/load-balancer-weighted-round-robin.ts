@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EndpointBalancer, healthConfigJson, parseHealthConfig, pickChild, type BalancerChild, type CoordLbConfig, type HealthCheckConfig } from './load-balancer-base.ts';
 
+/** Name of the weighted round-robin balancer in a service config's `loadBalancingConfig` (registered by `setup()`). */
 export const WEIGHTED_ROUND_ROBIN = 'weighted_round_robin';
 
 /** Longest random warm-up, in picks: clients that start together do not march in step. */

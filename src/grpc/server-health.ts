@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type * as grpc from '@grpc/grpc-js';
 import { CoordError } from '../core/errors.ts';
 
+/** A service's status in grpc.health.v1 terms. */
 export type HealthStatus = 'SERVING' | 'NOT_SERVING';
 
 interface HealthImplementation {

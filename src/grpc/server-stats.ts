@@ -6,12 +6,14 @@ import type { LoadShedderStats } from '../resilience/load-shedder.ts';
 /** Why a call was refused before its handler ran. */
 export type RejectReason = 'shed' | 'rate-limit' | 'deadline';
 
+/** A call the server refused before its handler ran, and why. */
 export interface RejectEvent {
   /** Full method path, `/package.Service/Method`. */
   method: string;
   reason: RejectReason;
 }
 
+/** Counters of a server started with `serve()`, as `CoordServer.stats()` returns them. */
 export interface ServerStats {
   /** Application calls (not health or reflection) started since serving began. */
   started: number;

@@ -8,6 +8,7 @@ import { validateServiceConfig, type LoadBalancingConfig, type ServiceConfig } f
 import { CoordError } from '../core/errors.ts';
 
 export type { LoadBalancingConfig, ServiceConfig };
+/** grpc-js's outlier detection settings (service-config JSON names), without the child policy coord fills in. */
 export type OutlierDetectionConfig = Omit<grpc.experimental.OutlierDetectionRawConfig, 'child_policy'>;
 
 const seconds = (s: number) => ({ seconds: s, nanos: 0 });
@@ -44,6 +45,7 @@ export function loadBalancingConfig(
   return [{ outlier_detection: { ...od, child_policy: [policy] } }];
 }
 
+/** Options for `serviceConfig()`; defaults in each field's doc. */
 export interface ServiceConfigOptions {
   /** The balancing policy and its config, e.g. `{ ring_hash: { hashKey: 'x-user-id' } }`. Default `{ p2c_ewma: {} }`. */
   policy?: LoadBalancingConfig;

@@ -9,6 +9,7 @@ import { setup as setupRingHash } from './load-balancer-ring-hash.ts';
 import { setup as setupWeightedRoundRobin } from './load-balancer-weighted-round-robin.ts';
 import { configureEtcdResolver, setup as setupEtcdResolver } from './resolver-etcd.ts';
 
+/** Options for `setup()`; defaults in each field's doc. */
 export interface SetupOptions {
   /**
    * The Coord that `etcd:///<service>` targets read the registry through (its connection,

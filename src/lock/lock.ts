@@ -3,6 +3,7 @@ import { traced } from '../core/tracing.ts';
 import { heldHandle, withQueueEntry, type HeldHandle } from './queue-entry.ts';
 import { waitDeletes } from './wait-deletes.ts';
 
+/** Options for `Coord.lock()` and `Coord.tryLock()`; defaults in each field's doc. */
 export interface LockOptions {
   /** TTL of the lease behind the lock, seconds: how long a crashed holder blocks others. Default 10. */
   ttl?: number;

@@ -3,6 +3,7 @@ import { compare, op, type EtcdClient } from '../client/etcd-client.ts';
 import { heldHandle, withQueueEntry, type HeldHandle } from './queue-entry.ts';
 import { watchForDelete } from './wait-deletes.ts';
 
+/** Options for `Coord.semaphore()`; defaults in each field's doc. */
 export interface SemaphoreOptions {
   /** TTL of the lease behind a permit, seconds. Default 10. */
   ttl?: number;

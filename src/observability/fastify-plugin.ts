@@ -14,6 +14,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import type { CoordMetrics } from './metrics.ts';
 import { headersGetter } from './propagation.ts';
 
+/** What `fastifyObservability()` records to, and where it serves metrics. */
 export interface HttpTelemetry {
   tracer: Tracer;
   propagator?: TextMapPropagator;
@@ -34,6 +35,7 @@ interface RequestTelemetry {
 /** A Fastify plugin function: `app.register(plugin)` or `await plugin(app)` (it skips encapsulation, so its hooks apply to every route). */
 export type FastifyObservabilityPlugin = ((app: FastifyInstance) => Promise<void>) & { [key: symbol]: unknown };
 
+/** A Fastify plugin that gives each request a server span (continuing the W3C trace context in its headers) and records HTTP RED metrics. */
 export function fastifyObservability(t: HttpTelemetry): FastifyObservabilityPlugin {
   const requests = new WeakMap<FastifyRequest, RequestTelemetry>();
   const plugin = async (app: FastifyInstance) => {

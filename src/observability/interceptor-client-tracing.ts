@@ -7,11 +7,13 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import type { GrpcTelemetry } from './interceptor-server-tracing.ts';
 import { codeName, metadataSetter, rpcMethod } from './propagation.ts';
 
+/** Options for `tracingClientInterceptor()`. */
 export interface ClientTracingOptions {
   /** The `target` label of this client's metrics (e.g. `etcd:///orders`). Default: the called gRPC service's name. */
   target?: string;
 }
 
+/** A gRPC client interceptor that wraps each call in a client span and injects the trace context into its metadata. */
 export function tracingClientInterceptor(t: GrpcTelemetry, options: ClientTracingOptions = {}): grpc.Interceptor {
   return (callOptions, nextCall) => {
     const m = rpcMethod(callOptions.method_definition.path);

@@ -14,6 +14,7 @@ import { isInfraMethod } from '../grpc/interceptor-server-gate.ts';
 import type { CoordMetrics } from './metrics.ts';
 import { codeName, metadataGetter, rpcMethod } from './propagation.ts';
 
+/** What the gRPC tracing interceptors record to: a tracer, a propagator and coord's metrics. */
 export interface GrpcTelemetry {
   tracer: Tracer;
   /** Default: the global propagator. */
@@ -21,6 +22,7 @@ export interface GrpcTelemetry {
   metrics: CoordMetrics;
 }
 
+/** A gRPC server interceptor that continues the caller's trace in a server span per call and records RED metrics (health checks and reflection excluded). */
 export function tracingServerInterceptor(t: GrpcTelemetry): grpc.ServerInterceptor {
   return (method, call) => {
     // Health checks and reflection are infrastructure: long-lived Watch streams would only add noise.

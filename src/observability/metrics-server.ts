@@ -4,8 +4,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CoordError } from '../core/errors.ts';
 
+/** Produces one Prometheus scrape: its content type and body (e.g. a prom-client Registry's). */
 export type Scrape = () => Promise<{ contentType: string; body: string }>;
 
+/** Options for `serveMetrics()`; defaults in each field's doc. */
 export interface ServeMetricsOptions {
   /** `host:port` (`[::1]:9464`), or a port on 127.0.0.1; port 0 picks a free one. Default `127.0.0.1:9464`. */
   listen?: string | number;
@@ -33,6 +35,7 @@ export function metricsHandler(scrape: Scrape, path = '/metrics'): (req: Incomin
   };
 }
 
+/** Serves `scrape` as Prometheus text on `options.path` over plain node:http, for processes without an HTTP server of their own. */
 export async function serveMetrics(scrape: Scrape, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
   const { host, port } = parseListen(options.listen ?? '127.0.0.1:9464');
   const path = options.path ?? '/metrics';

@@ -8,6 +8,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Lock waits and holds run longer than requests: 1 ms to 5 min. */
 const LOCK_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300];
 
+/** coord's Prometheus metrics (RED per gRPC method and HTTP route, coordination primitives, server and throttle state), as `createMetrics()` makes them. */
 export type CoordMetrics = ReturnType<typeof createMetrics>;
 
 /** `refresh` brings the gauges read from live objects (servers, throttles) up to date; it runs on every scrape. */

@@ -5,7 +5,6 @@ import type * as grpc from '@grpc/grpc-js';
 import { context, propagation, trace, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -22,6 +21,7 @@ import { tracingServerInterceptor } from './interceptor-server-tracing.ts';
 import { createLogger, type LogOptions } from './logger.ts';
 import { metricsHandler, serveMetrics, type MetricsServer, type Scrape, type ServeMetricsOptions } from './metrics-server.ts';
 import { createMetrics, type CoordMetrics } from './metrics.ts';
+import { otlpHttpExporter } from './otlp-exporter.ts';
 import { SpanMetricsProcessor } from './span-metrics-processor.ts';
 
 /** Options for {@link createObservability}; defaults in each field's doc. */
@@ -30,7 +30,8 @@ export interface ObservabilityOptions {
   serviceName: string;
   /**
    * Export spans with OTLP over HTTP (batched): `{ url, headers }` of a collector
-   * (`http://collector:4318/v1/traces`), or any SpanExporter. Default none: spans feed the
+   * (`http://collector:4318/v1/traces`; needs the optional package
+   * `@opentelemetry/exporter-trace-otlp-http`), or any SpanExporter. Default none: spans feed the
    * span-derived metrics and your `spanProcessors` only.
    */
   otlp?: { url: string; headers?: Record<string, string> } | SpanExporter;
@@ -48,6 +49,7 @@ export interface ObservabilityOptions {
   metricsPath?: string | false;
 }
 
+/** Tracing, metrics and logging for one service, as `createObservability()` returns them; `shutdown()` flushes and unregisters them. */
 export interface Observability extends AsyncDisposable {
   readonly serviceName: string;
   /** Registered as the process's global provider: coord's own spans (locks, config, …) and `trace.getTracer()` go to it. */
@@ -92,7 +94,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   const processors: SpanProcessor[] = [new SpanMetricsProcessor(metrics), ...(options.spanProcessors ?? [])];
-  if (options.otlp) processors.push(new BatchSpanProcessor(isExporter(options.otlp) ? options.otlp : new OTLPTraceExporter({ url: options.otlp.url, headers: options.otlp.headers })));
+  if (options.otlp) processors.push(new BatchSpanProcessor(isExporter(options.otlp) ? options.otlp : otlpHttpExporter({ url: options.otlp.url, headers: options.otlp.headers })));
   const tracerProvider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     spanProcessors: processors,

@@ -5,6 +5,7 @@ import { status } from '@grpc/grpc-js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Attributes, TextMapGetter, TextMapSetter } from '@opentelemetry/api';
 
+/** Reads trace context from gRPC metadata (for `propagator.extract`). */
 export const metadataGetter: TextMapGetter<grpc.Metadata> = {
   keys: (md) => Object.keys(md.getMap()),
   get(md, key) {
@@ -13,10 +14,12 @@ export const metadataGetter: TextMapGetter<grpc.Metadata> = {
   },
 };
 
+/** Writes trace context into gRPC metadata (for `propagator.inject`). */
 export const metadataSetter: TextMapSetter<grpc.Metadata> = {
   set: (md, key, value) => md.set(key, value),
 };
 
+/** Reads trace context from Node HTTP request headers (for `propagator.extract`). */
 export const headersGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (headers) => Object.keys(headers),
   get: (headers, key) => headers[key.toLowerCase()],

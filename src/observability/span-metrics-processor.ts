@@ -14,6 +14,7 @@ const REGISTRY_EVENTS: Record<string, string> = {
   'coord.registry.lost': 'lost',
 };
 
+/** A span processor that turns coord's own `coord.*` spans (lock waits, elections, config reloads, registry events) into Prometheus metrics. */
 export class SpanMetricsProcessor implements SpanProcessor {
   constructor(private readonly metrics: CoordMetrics) {}
 

@@ -51,6 +51,7 @@ export interface DeleteRangeRequest {
   prev_kv: boolean;
 }
 
+/** A txn operation in etcd's wire form (etcdserverpb.RequestOp); build it with `op`. */
 export interface RequestOp {
   request?: 'request_range' | 'request_put' | 'request_delete_range' | 'request_txn';
   request_range?: RangeRequest | null;
@@ -59,6 +60,7 @@ export interface RequestOp {
   request_txn?: TxnRequest | null;
 }
 
+/** A txn condition in etcd's wire form (etcdserverpb.Compare); build it with `compare`. */
 export interface Compare {
   result: number;
   target: number;

@@ -5,6 +5,7 @@ import type { EtcdClient } from '../client/etcd-client.ts';
 import type { Watcher } from '../client/watch-manager.ts';
 import { decodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
 
+/** A service's instances at one etcd revision, as Discovery reports them. */
 export interface DiscoverySnapshot {
   name: string;
   instances: ServiceInstance[];
@@ -14,6 +15,7 @@ export interface DiscoverySnapshot {
   stale: boolean;
 }
 
+/** Options for `Coord.discover()`. */
 export interface DiscoveryOptions {
   log?: (line: string) => void;
 }

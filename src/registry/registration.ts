@@ -6,6 +6,7 @@ import { SessionSupervisor, type Session } from '../client/session.ts';
 import type { Watcher } from '../client/watch-manager.ts';
 import { decodeInstance, encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
 
+/** Options for `Coord.register()`; defaults in each field's doc. */
 export interface RegisterOptions {
   /** Lease TTL in seconds: how long a crashed instance stays listed. Default 10. */
   ttl?: number;

@@ -18,6 +18,7 @@
 import { CoordError } from '../core/errors.ts';
 import { OutcomeWindow } from './adaptive-throttle-window.ts';
 
+/** Options for an AdaptiveThrottle; defaults in each field's doc. */
 export interface AdaptiveThrottleOptions {
   /**
    * The multiplier K: the client sends up to K times what the backend accepts before rejecting
@@ -69,6 +70,7 @@ export interface ThrottleTicket {
   dropped(): void;
 }
 
+/** Client-side adaptive throttling (Google SRE's formula over a sliding window): rejects a share of requests locally while the backend refuses many of them. */
 export class AdaptiveThrottle {
   readonly k: number;
   readonly windowMs: number;

@@ -61,6 +61,7 @@ export interface LoadShedderOptions {
   now?: () => number;
 }
 
+/** A LoadShedder's state, as `stats()` returns it. */
 export interface LoadShedderStats {
   /** Smoothed load in [0, 1]. */
   load: number;
@@ -102,6 +103,7 @@ export class Admission {
   }
 }
 
+/** Adaptive server-side load shedding: while overloaded, refuses work beyond the concurrency the best observed throughput and latency call for (no configured limit). */
 export class LoadShedder {
   private readonly threshold: number;
   private readonly delayThresholdMs: number;

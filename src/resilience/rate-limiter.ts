@@ -10,6 +10,7 @@ export interface RateLimit {
   burst?: number;
 }
 
+/** A token bucket for a RateLimit, refilled lazily when used. */
 export class TokenBucket {
   readonly rate: number;
   readonly burst: number;

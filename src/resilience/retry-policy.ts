@@ -14,6 +14,7 @@ export type { MethodConfig, RetryThrottling };
 /** A gRPC status code by name, as in service configs: 'UNAVAILABLE', 'ABORTED', … */
 export type StatusName = keyof typeof grpc.status;
 
+/** A method's retry policy (grpc's retryPolicy with defaults); defaults in each field's doc. */
 export interface RetryOptions {
   /**
    * Attempts in all, the first included; at least 2. grpc-js caps it at 5 unless the channel
@@ -36,6 +37,7 @@ export interface RetryOptions {
   retryableStatusCodes?: StatusName[];
 }
 
+/** Timeout, retries and wait-for-ready for a method or service, as `methodPolicies()` takes them. */
 export interface MethodPolicy {
   /** Deadline for calls without an earlier one of their own, ms (grpc-js applies the earlier of the two). */
   timeoutMs?: number;
@@ -63,6 +65,7 @@ export type MethodPolicies = Record<string, MethodPolicy>;
  */
 export type RetryBudget = RetryThrottling;
 
+/** The retry budget `methodPolicies()` uses by default: it keeps retrying while up to 20 % of attempts fail (see RetryBudget). */
 export const DEFAULT_RETRY_BUDGET: RetryBudget = { maxTokens: 10, tokenRatio: 0.25 };
 
 /** The service-config part this file owns: spread it into serviceConfig() options or a raw service config. */

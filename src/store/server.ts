@@ -28,6 +28,7 @@ export interface StoreOptions {
   log?: (line: string) => void;
 }
 
+/** A running coord store, as `startStore()` returns it. */
 export interface StoreHandle {
   /** `host:port` clients connect to. */
   readonly endpoint: string;
