@@ -153,9 +153,9 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
         if (!call.cancelled && !call.destroyed) call.write({ ...r, header: header(r.header.revision) });
       });
       call.on('data', (r: WatchRequest) => {
-        if (r.request_union === 'create_request' && r.create_request) stream.create(r.create_request, state.rev);
-        else if (r.request_union === 'cancel_request' && r.cancel_request) stream.cancel(Number(r.cancel_request.watch_id), state.rev);
-        else if (r.request_union === 'progress_request') stream.progress(state.rev);
+        if (r.request_union === 'create_request' && r.create_request) stream.create(r.create_request);
+        else if (r.request_union === 'cancel_request' && r.cancel_request) stream.cancel(Number(r.cancel_request.watch_id));
+        else if (r.request_union === 'progress_request') stream.progress();
       });
       const done = () => stream.close();
       call.on('end', () => {

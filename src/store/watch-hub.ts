@@ -117,7 +117,8 @@ export class WatchHub {
       noDelete: req.filters.includes(1),
       progressNotify: req.progress_notify,
       fragment: req.fragment,
-      minRev: Number(req.start_revision) || this.mvcc.rev + 1,
+      // "From now" is from the last durable revision: later writes may still fail their fsync.
+      minRev: Number(req.start_revision) || this.committedRev + 1,
       synced: false,
       active: false,
     };
@@ -150,18 +151,20 @@ export class WatchHub {
       return;
     }
     if (startRev !== 0 && startRev <= this.committedRev) {
+      // etcd stamps replayed events with the store's revision at send time, not their own.
+      const now = this.committedRev;
       let batch: MvccEvent[] = [];
       let lastRev = 0;
-      for (const e of mvcc.eventsSince(startRev, this.committedRev)) {
+      for (const e of mvcc.eventsSince(startRev, now)) {
         if (!inRange(w.range, e.kv.key) || (e.type === 0 ? w.noPut : w.noDelete)) continue;
         if (batch.length >= REPLAY_BATCH && e.kv.mod !== lastRev) {
-          this.sendEvents(w, batch, lastRev);
+          this.sendEvents(w, batch, now);
           batch = [];
         }
         batch.push(e);
         lastRev = e.kv.mod;
       }
-      if (batch.length > 0) this.sendEvents(w, batch, lastRev);
+      if (batch.length > 0) this.sendEvents(w, batch, now);
     }
     w.synced = true;
   }
@@ -193,7 +196,7 @@ export class WatchHub {
 
   private progressTick(): void {
     const tick = (w: Watcher) => {
-      if (w.progressNotify && w.synced && !w.active) w.stream.send({ header: { revision: this.mvcc.rev }, watch_id: w.id });
+      if (w.progressNotify && w.synced && !w.active) w.stream.send({ header: { revision: this.committedRev }, watch_id: w.id });
       w.active = false;
     };
     for (const set of this.byKey.values()) set.forEach(tick);
@@ -227,7 +230,16 @@ export class WatchStream {
     readonly send: (r: WatchResponseMsg) => void,
   ) {}
 
-  create(req: WatchCreateRequest, currentRev: number): void {
+  /**
+   * Headers of replies that are not events carry the hub's committed revision: every event up
+   * to it was durable and already sent on this stream, which is what etcd's header promises.
+   */
+  private get currentRev(): number {
+    return this.hub.committedRev;
+  }
+
+  create(req: WatchCreateRequest): void {
+    const currentRev = this.currentRev;
     let id = Number(req.watch_id);
     if (id === 0) {
       while (this.watchers.has(this.nextId)) this.nextId++;
@@ -242,7 +254,8 @@ export class WatchStream {
     this.hub.sync(w, Number(req.start_revision));
   }
 
-  cancel(id: number, currentRev: number): void {
+  cancel(id: number): void {
+    const currentRev = this.currentRev;
     const w = this.watchers.get(id);
     if (!w) return;
     this.drop(id);
@@ -257,8 +270,8 @@ export class WatchStream {
     this.hub.remove(w);
   }
 
-  progress(currentRev: number): void {
-    this.send({ header: { revision: currentRev }, watch_id: -1 });
+  progress(): void {
+    this.send({ header: { revision: this.currentRev }, watch_id: -1 });
   }
 
   close(): void {

@@ -189,6 +189,26 @@ describe('watch', () => {
         stream.close();
       });
 
+      it('replayed events carry the current revision in the header, not the last replayed one', async () => {
+        const p = t.prefix('replay-header');
+        const r0 = await t.client.revision();
+        await t.client.put({ key: p + 'a', value: '1' });
+        await t.client.put({ key: p + 'a', value: '2' });
+        for (let i = 0; i < 3; i++) await t.client.put({ key: p + 'zz-other', value: String(i) });
+        const current = await t.client.revision();
+        assert.equal(current, r0 + 5);
+        const stream = t.client.watchStream();
+        const res = await stream.watch({ key: p + 'a', start_revision: r0 + 1 });
+        assert.equal(rev(res.header), current);
+        const replay = await stream.next();
+        assert.deepEqual(replay.events.map((e) => Number(e.kv!.mod_revision)), [r0 + 1, r0 + 2]);
+        assert.equal(rev(replay.header), current, 'etcd stamps replayed events with the store revision at send time');
+        await t.client.put({ key: p + 'a', value: '3' });
+        const live = await stream.next();
+        assert.equal(rev(live.header), current + 1, 'live events carry their own revision');
+        stream.close();
+      });
+
       it('a future start_revision waits for that revision', async () => {
         const p = t.prefix('future');
         const r0 = await t.client.revision();
