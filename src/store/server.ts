@@ -7,6 +7,7 @@ import { Errors, isEtcdError } from './errors.ts';
 import { checkDelete, checkPut, checkRange } from './requests.ts';
 import { Durability } from './durability.ts';
 import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -54,12 +55,19 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   const maxRequestBytes = options.maxRequestBytes ?? 1.5 * 1024 * 1024;
   const log = options.log ?? (() => {});
   await probeListen(listen);
-  const durability = await Durability.open({
-    dataDir: options.dataDir,
-    maxTxnOps: options.maxTxnOps ?? 128,
-    snapshotBytes: options.snapshotBytes ?? 64 * 1024 * 1024,
-    log,
-  });
+  const lock = options.dataDir ? await lockDataDir(options.dataDir) : undefined;
+  let durability: Durability;
+  try {
+    durability = await Durability.open({
+      dataDir: options.dataDir,
+      maxTxnOps: options.maxTxnOps ?? 128,
+      snapshotBytes: options.snapshotBytes ?? 64 * 1024 * 1024,
+      log,
+    });
+  } catch (e) {
+    await lock?.release();
+    throw e;
+  }
   const state = durability.state;
   const proto = etcdProto();
   const watchService = preEncodedEvents(proto.Watch.service);
@@ -209,9 +217,11 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   } catch (e) {
     hub.close();
     await durability.close();
+    await lock?.release();
     throw listenError(listen, e);
   }
   endpoint = listen.replace(/:\d+$/, `:${port}`);
+  lock?.setEndpoint(endpoint);
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -225,11 +235,13 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
         });
       });
       await durability.close();
+      await lock?.release();
     })());
   const failed = durability.failed.then(async (err) => {
     log(`coord store: stopping after a disk error: ${err.message}`);
     server.forceShutdown();
     hub.close();
+    await lock?.release();
     return err;
   });
   return { endpoint, port, failed, close, [Symbol.asyncDispose]: close };
