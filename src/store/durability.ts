@@ -3,12 +3,15 @@ import { decodeRecord, decodeSnapshot, encodeSnapshot } from './codec.ts';
 import type { MvccEvent } from './mvcc.ts';
 import { StoreState, type Change } from './store.ts';
 import { Wal } from './wal.ts';
+import type { StoreFs } from './store-fs.ts';
 
 export interface DurabilityOptions {
   dataDir: string | undefined;
   maxTxnOps: number;
   snapshotBytes: number;
   log: (line: string) => void;
+  segmentBytes?: number;
+  fs?: StoreFs;
 }
 
 const resolved = Promise.resolve();
@@ -128,7 +131,7 @@ export class Durability {
   }
 
   private async recover(dir: string): Promise<void> {
-    const { wal, recovery } = await Wal.open(dir, { log: this.options.log });
+    const { wal, recovery } = await Wal.open(dir, { log: this.options.log, segmentBytes: this.options.segmentBytes, fs: this.options.fs });
     const { mvcc, lessor } = this.state;
     if (recovery.snapshot) {
       const snap = decodeSnapshot(recovery.snapshot);

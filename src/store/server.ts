@@ -8,6 +8,7 @@ import { checkDelete, checkPut, checkRange } from './requests.ts';
 import { Durability } from './durability.ts';
 import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import type { StoreFs } from './store-fs.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -27,6 +28,14 @@ export interface StoreOptions {
   snapshotBytes?: number;
   /** One-line operational messages (recovery, torn tail, snapshots). Default: none. */
   log?: (line: string) => void;
+  /** Start a new log segment file once the current one passes this many bytes. Default 64 MiB. */
+  segmentBytes?: number;
+  /**
+   * The file system under `dataDir`. Default node's. Fault-injection tests put a simulated disk
+   * here (see test/helpers/power-cut-fs.ts); with one, the data dir is not locked against other
+   * processes, since it is not on the real disk.
+   */
+  fs?: StoreFs;
 }
 
 /** A running coord store, as `startStore()` returns it. */
@@ -55,7 +64,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   const maxRequestBytes = options.maxRequestBytes ?? 1.5 * 1024 * 1024;
   const log = options.log ?? (() => {});
   await probeListen(listen);
-  const lock = options.dataDir ? await lockDataDir(options.dataDir) : undefined;
+  const lock = options.dataDir && !options.fs ? await lockDataDir(options.dataDir) : undefined;
   let durability: Durability;
   try {
     durability = await Durability.open({
@@ -63,6 +72,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       maxTxnOps: options.maxTxnOps ?? 128,
       snapshotBytes: options.snapshotBytes ?? 64 * 1024 * 1024,
       log,
+      segmentBytes: options.segmentBytes,
+      fs: options.fs,
     });
   } catch (e) {
     await lock?.release();
@@ -148,8 +159,14 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     LeaseLeases: unary(() => ({ header: { revision: state.rev }, leases: [...state.lessor.leases.keys()].map((id) => ({ ID: id.toString() })) })),
     LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, unknown>) => {
       call.on('data', (r: { ID: string }) => {
+        // Like any reply: not after a failed fsync, and not naming a revision that is not yet durable.
+        if (durability.failure) return failStream(call);
         const ttl = state.lessor.renew(BigInt(r.ID)) ?? 0;
-        call.write({ header: header(state.rev), ID: r.ID, TTL: ttl });
+        const rev = state.rev;
+        durability.barrier().then(
+          () => call.write({ header: header(rev), ID: r.ID, TTL: ttl }),
+          () => failStream(call),
+        );
       });
       call.on('end', () => call.end());
       call.on('error', () => {});
@@ -198,13 +215,21 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     Defragment: unary(() => ({ header: { revision: state.rev } })),
     HashKV: unary<{ revision: string }>((r) => state.hashKV(Number(r.revision))),
     Snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      if (durability.failure) return failStream(call);
+      // The state is taken now, and sent only once everything in it is durable.
       const blob = durability.snapshotBlob();
-      const chunk = 64 * 1024;
-      for (let off = 0; off < blob.length; off += chunk) {
-        const part = blob.subarray(off, off + chunk);
-        call.write({ header: header(state.rev), remaining_bytes: blob.length - off - part.length, blob: part });
-      }
-      call.end();
+      const rev = state.rev;
+      durability.barrier().then(
+        () => {
+          const chunk = 64 * 1024;
+          for (let off = 0; off < blob.length; off += chunk) {
+            const part = blob.subarray(off, off + chunk);
+            call.write({ header: header(rev), remaining_bytes: blob.length - off - part.length, blob: part });
+          }
+          call.end();
+        },
+        () => failStream(call),
+      );
     },
   });
 
@@ -298,6 +323,14 @@ function measured(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
     };
   }
   return out as grpc.ServiceDefinition;
+}
+
+/** Ends a streaming call with etcd's "server stopped" (after a failed fsync), once. */
+function failStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): void {
+  if (call.writableEnded || call.destroyed) return;
+  const status = toStatus(Errors.stopped());
+  // grpc-js turns an 'error' event carrying code/details into the call's status.
+  call.emit('error', Object.assign(new Error(status.details), status));
 }
 
 function toStatus(e: unknown): Partial<grpc.StatusObject> {

@@ -11,7 +11,7 @@
 // A batch is what one write() + fdatasync() carried. Only one is in flight at a time, so only the
 // last batch of the last segment can be torn by a crash, and any valid batch after a bad one proves
 // the bad one had been fsynced: that is corruption, never a torn tail.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { StoreFile, StoreFs } from './store-fs.ts';
 import { join } from 'node:path';
 import { crc32 } from './crc32.ts';
 
@@ -215,7 +215,7 @@ export function readSnapshotHeader(buf: Buffer, file: string, seq: number): { pa
   return { payload: buf.subarray(SNAPSHOT_HEADER_BYTES), crc: buf.readUInt32LE(24) };
 }
 
-export async function writeAll(fh: FileHandle, buf: Buffer, position: number, length = buf.length): Promise<void> {
+export async function writeAll(fh: StoreFile, buf: Buffer, position: number, length = buf.length): Promise<void> {
   for (let done = 0; done < length; ) {
     const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
     if (bytesWritten === 0) throw new Error('write made no progress');
@@ -223,8 +223,8 @@ export async function writeAll(fh: FileHandle, buf: Buffer, position: number, le
   }
 }
 
-export async function syncDir(dir: string, counters: { fsyncs: number }): Promise<void> {
-  const fh = await open(dir, 'r');
+export async function syncDir(fs: StoreFs, dir: string, counters: { fsyncs: number }): Promise<void> {
+  const fh = await fs.open(dir, 'r');
   try {
     await fh.sync();
     counters.fsyncs++;
@@ -234,13 +234,13 @@ export async function syncDir(dir: string, counters: { fsyncs: number }): Promis
 }
 
 /** Creates segment `seq` with its header, durably (file and directory entry). */
-export async function createSegment(dir: string, seq: number, counters: { fsyncs: number }): Promise<FileHandle> {
-  const fh = await open(join(dir, segmentName(seq)), 'wx');
+export async function createSegment(fs: StoreFs, dir: string, seq: number, counters: { fsyncs: number }): Promise<StoreFile> {
+  const fh = await fs.open(join(dir, segmentName(seq)), 'wx');
   try {
     await writeAll(fh, segmentHeader(seq), 0);
     await fh.datasync();
     counters.fsyncs++;
-    await syncDir(dir, counters);
+    await syncDir(fs, dir, counters);
     return fh;
   } catch (err) {
     await fh.close();
@@ -249,8 +249,8 @@ export async function createSegment(dir: string, seq: number, counters: { fsyncs
 }
 
 /** Opens the last segment for appending, cutting its torn tail first; returns it and its size. */
-export async function openTail(file: string, size: number, repair: TailRepair | undefined, counters: { fsyncs: number }) {
-  const fh = await open(file, 'r+');
+export async function openTail(fs: StoreFs, file: string, size: number, repair: TailRepair | undefined, counters: { fsyncs: number }) {
+  const fh = await fs.open(file, 'r+');
   if (!repair) return { fh, size };
   try {
     await fh.truncate(repair.truncateTo);

@@ -1,8 +1,8 @@
 // Durability for coord store: a segmented write-ahead log with group commit, plus snapshots that
 // let old segments go. Formats and the torn-tail/corruption rules are in wal-segment.ts.
-import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crc32Large } from './crc32.ts';
+import { nodeFs, type StoreFile, type StoreFs } from './store-fs.ts';
 import {
   BATCH_HEADER_BYTES,
   RECORD_HEADER_BYTES,
@@ -31,6 +31,8 @@ export interface WalOptions {
   log?: (line: string) => void;
   /** Start a new segment once the current one passes this many bytes. Default 64 MiB. */
   segmentBytes?: number;
+  /** The file system the log lives on. Default node's (tests inject power cuts here). */
+  fs?: StoreFs;
 }
 
 export interface WalRecovery {
@@ -96,7 +98,7 @@ export class Wal {
     private readonly dir: string,
     private readonly opts: Required<WalOptions>,
     private readonly counters: WalStats,
-    private fh: FileHandle,
+    private fh: StoreFile,
     private seq: number,
     private size: number,
     private sinceSnapshot: number,
@@ -110,6 +112,7 @@ export class Wal {
     const opts: Required<WalOptions> = {
       log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
       segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+      fs: options.fs ?? nodeFs,
     };
     try {
       return await Wal.recover(root, opts);
@@ -121,10 +124,11 @@ export class Wal {
 
   private static async recover(dir: string, opts: Required<WalOptions>) {
     const counters: WalStats = { appends: 0, writes: 0, fsyncs: 0 };
-    await mkdir(dir, { recursive: true });
-    const names = await readdir(dir);
+    const fs = opts.fs;
+    await fs.mkdir(dir);
+    const names = await fs.readdir(dir);
     for (const name of names.filter((n) => SNAPSHOT_TEMP_FILE.test(n))) {
-      await rm(join(dir, name), { force: true });
+      await fs.rm(join(dir, name));
       opts.log(`coord store: removed ${join(dir, name)}, left by a snapshot interrupted by a crash`);
     }
     const seqs = (re: RegExp) =>
@@ -133,7 +137,7 @@ export class Wal {
     let snapshot: Buffer | null = null;
     if (snapSeq !== undefined) {
       const file = join(dir, snapshotName(snapSeq));
-      const { payload, crc } = readSnapshotHeader(await readFile(file), file, snapSeq);
+      const { payload, crc } = readSnapshotHeader(await fs.readFile(file), file, snapSeq);
       if ((await crc32Large(payload)) !== crc) {
         throw new WalCorruptionError(file, SNAPSHOT_HEADER_BYTES, 'checksum mismatch');
       }
@@ -153,20 +157,20 @@ export class Wal {
     let tail: { file: string; seq: number; size: number; repair?: TailRepair } | undefined;
     for (const [i, seq] of live.entries()) {
       const file = join(dir, segmentName(seq));
-      const buf = await readFile(file);
+      const buf = await fs.readFile(file);
       const parsed = parseSegment(buf, file, seq, i === live.length - 1);
       for (const r of parsed.records) records.push(r);
       logBytes += buf.length - SEGMENT_HEADER_BYTES;
       tail = { file, seq, size: buf.length, repair: parsed.repair };
     }
     if (snapSeq !== undefined) {
-      const removed = await removeSuperseded(dir, snapSeq);
+      const removed = await removeSuperseded(fs, dir, snapSeq);
       if (removed > 0) opts.log(`coord store: removed ${removed} files in ${dir} superseded by the snapshot`);
     }
-    let fh: FileHandle;
+    let fh: StoreFile;
     let size = SEGMENT_HEADER_BYTES;
     if (tail) {
-      ({ fh, size } = await openTail(tail.file, tail.size, tail.repair, counters));
+      ({ fh, size } = await openTail(fs, tail.file, tail.size, tail.repair, counters));
       logBytes -= tail.size - size;
       if (tail.repair) {
         opts.log(
@@ -174,7 +178,7 @@ export class Wal {
             `truncated ${tail.size - tail.repair.truncateTo} bytes, appending from offset ${size}`,
         );
       }
-    } else fh = await createSegment(dir, base, counters);
+    } else fh = await createSegment(fs, dir, base, counters);
     const wal = new Wal(dir, opts, counters, fh, tail?.seq ?? base, size, logBytes);
     return { wal, recovery: { snapshot, records } };
   }
@@ -288,7 +292,7 @@ export class Wal {
 
   private async rotate(): Promise<number> {
     const seq = this.seq + 1;
-    const fh = await createSegment(this.dir, seq, this.counters);
+    const fh = await createSegment(this.opts.fs, this.dir, seq, this.counters);
     const old = this.fh;
     [this.fh, this.seq, this.size] = [fh, seq, SEGMENT_HEADER_BYTES];
     await old.close(); // its last batch was already fdatasynced
@@ -311,7 +315,7 @@ export class Wal {
     const tmp = `${file}.tmp`;
     try {
       const header = snapshotHeader(seq, state.length, await crc32Large(state));
-      const fh = await open(tmp, 'w');
+      const fh = await this.opts.fs.open(tmp, 'w');
       try {
         await writeAll(fh, header, 0);
         await writeAll(fh, state, header.length);
@@ -320,14 +324,14 @@ export class Wal {
       } finally {
         await fh.close();
       }
-      await rename(tmp, file);
-      await syncDir(this.dir, this.counters);
+      await this.opts.fs.rename(tmp, file);
+      await syncDir(this.opts.fs, this.dir, this.counters);
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
+      await this.opts.fs.rm(tmp).catch(() => {});
       throw new Error(`coord store: writing snapshot ${file} failed (${(err as Error).message})`, { cause: err });
     }
     // Only now is the snapshot durable, so only now may what it replaces go.
-    const removed = await removeSuperseded(this.dir, seq);
+    const removed = await removeSuperseded(this.opts.fs, this.dir, seq);
     this.opts.log(`coord store: snapshot ${file} written (${state.length} bytes), ${removed} superseded files removed`);
   }
 
@@ -344,12 +348,12 @@ export class Wal {
 }
 
 /** Deletes segments and snapshots older than snapshot `seq`; returns how many. */
-async function removeSuperseded(dir: string, seq: number): Promise<number> {
+async function removeSuperseded(fs: StoreFs, dir: string, seq: number): Promise<number> {
   let removed = 0;
-  for (const name of await readdir(dir)) {
+  for (const name of await fs.readdir(dir)) {
     const m = SEGMENT_FILE.exec(name) ?? SNAPSHOT_FILE.exec(name);
     if (m && Number(m[1]) < seq) {
-      await rm(join(dir, name), { force: true });
+      await fs.rm(join(dir, name));
       removed++;
     }
   }
