@@ -1,4 +1,5 @@
 import { compare, op, type EtcdClient } from '../client/etcd-client.ts';
+import { CoordError } from '../core/errors.ts';
 import { traced } from '../core/tracing.ts';
 import { heldHandle, withQueueEntry, type HeldHandle } from './queue-entry.ts';
 import { waitDeletes } from './wait-deletes.ts';
@@ -46,14 +47,22 @@ function queueForLock(client: EtcdClient, prefix: string, name: string, options:
     );
     const myRev = r.succeeded ? r.revision : r.responses[0].kvs![0].createRevision;
     const owner = r.responses[1].kvs![0];
+    let heldSince = r.revision;
     if (owner && owner.createRevision !== myRev) {
       if (tryOnly) {
         await entry.leave(myRev);
         return undefined;
       }
       await waitDeletes(client, pfx, key, myRev, `lock ${name}`, signal);
+      // As etcd's Mutex.Lock: read our own key once the wait is over. A lease revoked meanwhile (an
+      // operator's `etcdctl lease revoke`) took the key, and the keepalive would tell only later.
+      const mine = await client.range(key, { signal });
+      if (mine.kvs[0]?.createRevision !== myRev) {
+        throw new CoordError('lease-lost', `lock ${name}: our queue key ${key} vanished while waiting (lease revoked or expired)`);
+      }
+      heldSince = mine.revision;
     }
-    return heldHandle(name, entry, myRev, `lock ${name}`);
+    return heldHandle(client, name, entry, myRev, heldSince, `lock ${name}`);
   });
 }
 

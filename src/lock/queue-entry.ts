@@ -2,6 +2,7 @@ import { CoordError, abortError } from '../core/errors.ts';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import type { Session } from '../client/session.ts';
 import { sessionPool, type SessionLoan } from './session-pool.ts';
+import { watchOwnKey } from './own-key-watch.ts';
 
 /** One participant in an etcd `concurrency` queue: a session and its key `<prefix>/<lease-hex>`. */
 export interface QueueEntry {
@@ -73,15 +74,23 @@ export interface HeldHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** The handle for a won queue entry: releasing it deletes the key and hands the lease back. */
-export function heldHandle(name: string, entry: QueueEntry, fencingToken: number, what: string): HeldHandle {
+/**
+ * The handle for a won queue entry: releasing it deletes the key and hands the lease back. The key
+ * is watched from `heldSince` (a revision at which it was read as ours): a deletion from outside
+ * ends the hold at once.
+ */
+export function heldHandle(client: EtcdClient, name: string, entry: QueueEntry, fencingToken: number, heldSince: number, what: string): HeldHandle {
   const released = new AbortController();
+  const deleted = new AbortController();
+  const ownKey = watchOwnKey(client, entry.key, fencingToken, heldSince, what, deleted);
   const release = async () => {
     if (released.signal.aborted) return;
     released.abort(new CoordError('lock-not-held', `${what} released`));
+    ownKey.close();
     await entry.leave(fencingToken);
   };
-  const signal = AbortSignal.any([entry.lost, released.signal]);
-  const isHeld = () => !released.signal.aborted && entry.session.checkAlive() && !entry.lost.aborted;
+  const signal = AbortSignal.any([entry.lost, released.signal, deleted.signal]);
+  signal.addEventListener('abort', () => ownKey.close(), { once: true });
+  const isHeld = () => !signal.aborted && entry.session.checkAlive();
   return { name, key: entry.key, fencingToken, signal, isHeld, release, [Symbol.asyncDispose]: release };
 }
