@@ -3,6 +3,7 @@ import { Backoff, sleep } from '../core/backoff.ts';
 import { CoordError, abortError, isCoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import { tracedEvent } from '../core/tracing.ts';
+import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
 import { closeStream } from './stream-close.ts';
 import type { EtcdClient } from './etcd-client.ts';
 
@@ -232,6 +233,9 @@ export class SessionSupervisor {
   readonly onLost = this.lostEmitter.on;
   /** A (new) session is live: the first one, and each one after a loss. */
   readonly onSession = this.sessionEmitter.on;
+  private readonly errorEmitter = new Emitter<LoopFailure>();
+  /** An attempt to grant a lease failed; it is retried with backoff until close(). */
+  readonly onError = this.errorEmitter.on;
   current: Session | undefined;
   private closed = false;
   private readonly closer = new AbortController();
@@ -248,36 +252,45 @@ export class SessionSupervisor {
   }
 
   private async acquire(signal?: AbortSignal, lostAt?: number): Promise<Session> {
-    const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
     const abort = signal ? AbortSignal.any([signal, this.closer.signal]) : this.closer.signal;
-    for (let attempt = 0; ; attempt++) {
-      if (abort.aborted) throw abortError(abort, 'session');
-      try {
+    const background = lostAt !== undefined;
+    const s = await retryUntilClosed(
+      async () => {
         const s = await Session.create(this.client, { ttl: this.options.ttl, signal: abort });
         if (this.closed) {
           await s.close();
           throw new CoordError('closed', 'session supervisor closed');
         }
-        this.current = s;
-        s.onLost((err) => {
-          if (this.closed) return;
-          this.current = undefined;
-          this.options.log?.(`${err.message}; re-acquiring a lease`);
-          this.lostEmitter.emit(err);
-          this.acquire(undefined, performance.now()).catch(() => {});
-        });
-        if (attempt > 0) this.options.log?.(`lease ${s.leaseHex} granted after ${attempt} failed attempt(s)`);
-        if (lostAt === undefined) this.sessionEmitter.emit(s);
-        // Owners re-creating their keys on the new lease run inside this span.
-        else tracedEvent('coord.lease.recovered', { 'coord.lease.id': s.leaseHex, 'coord.lease.outage_ms': performance.now() - lostAt }, () => this.sessionEmitter.emit(s));
         return s;
-      } catch (e) {
-        if (abort.aborted) throw abortError(abort, 'session');
-        const err = e as CoordError;
-        if (!err.recoverable && err.code !== 'lease-lost') throw err;
-        await sleep(backoff.next(), abort).catch(() => {});
-      }
-    }
+      },
+      {
+        signal: abort,
+        backoff: new Backoff({ initialMs: 200, maxMs: 5000 }),
+        onFailure: (f) => {
+          // The first grant answers a caller, who learns of a request etcd refuses outright; after
+          // a loss nobody waits, so every kind of failure is retried until close().
+          if (!background && !f.error.recoverable && f.error.code !== 'lease-lost') throw f.error;
+          this.options.log?.(`${background ? 're-acquiring' : 'acquiring'} a lease failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
+          tracedEvent('coord.lease.error', { 'coord.lease.failures': f.failures }, undefined, f.error.message);
+          this.errorEmitter.emit(f);
+        },
+      },
+    ).catch((e: unknown) => {
+      throw abort.aborted ? abortError(abort, 'session') : e;
+    });
+    this.current = s;
+    s.onLost((err) => {
+      if (this.closed) return;
+      this.current = undefined;
+      this.options.log?.(`${err.message}; re-acquiring a lease`);
+      this.lostEmitter.emit(err);
+      // Only close() ends this loop, and then nobody needs its rejection.
+      this.acquire(undefined, performance.now()).catch(() => {});
+    });
+    if (lostAt === undefined) this.sessionEmitter.emit(s);
+    // Owners re-creating their keys on the new lease run inside this span.
+    else tracedEvent('coord.lease.recovered', { 'coord.lease.id': s.leaseHex, 'coord.lease.outage_ms': performance.now() - lostAt }, () => this.sessionEmitter.emit(s));
+    return s;
   }
 
   async close(): Promise<void> {

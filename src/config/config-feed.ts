@@ -1,4 +1,5 @@
 import { Backoff, sleep } from '../core/backoff.ts';
+import { retryUntilClosed } from '../core/retry-until-closed.ts';
 import { CoordError, isCoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import { op, type KeyValue } from '../client/etcd-client.ts';
@@ -22,7 +23,7 @@ export class ConfigFeed {
   private readonly failures = new Emitter<CoordError>();
   /** The stable or beta slot changed. */
   readonly onUpdate = this.updates.on;
-  /** A re-read failed for good: the feed stopped. */
+  /** A re-read after a broken watch failed; it is retried with backoff while anyone subscribes. */
   readonly onFailure = this.failures.on;
   /** Settles after the first read; rejects when that read fails for a reason other than reachability. */
   readonly ready: Promise<void>;
@@ -119,13 +120,16 @@ export class ConfigFeed {
     if (this.closed) return;
     this.ctx.log(`${this.ref.where}: ${err instanceof Error ? err.message : String(err)}; re-reading`);
     this.stopWatches();
-    try {
-      await this.sync();
-    } catch (e) {
-      const stopped = new CoordError(isCoordError(e) ? e.code : 'internal', `${this.ref.where}: watch stopped: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      this.ctx.log(stopped.message);
-      this.failures.emit(stopped);
-    }
+    // sync() waits out an unreachable etcd by itself; anything else (a permission error) ends up
+    // here and is retried too, until the last subscriber leaves.
+    await retryUntilClosed(() => this.sync(), {
+      signal: this.closer.signal,
+      onFailure: (f) => {
+        const failed = new CoordError(f.error.code, `${this.ref.where}: re-reading failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`, { cause: f.error });
+        this.ctx.log(failed.message);
+        this.failures.emit(failed);
+      },
+    }).catch(() => {});
   }
 
   private stopWatches(): void {
@@ -158,10 +162,9 @@ export function configFeed(ctx: ConfigContext, ref: ConfigRef, withBeta: boolean
     });
     feed = created;
     byKey.set(id, feed);
-    // A feed that stopped serves no one new: the next subscriber starts a fresh one.
-    const forget = () => map.get(id) === created && map.delete(id);
-    created.ready.catch(forget);
-    created.onFailure(forget);
+    // A feed whose first read was refused serves no one new: the next subscriber starts a fresh one.
+    // (Later failures are retried by the feed itself.)
+    created.ready.catch(() => map.get(id) === created && map.delete(id));
   }
   return feed;
 }

@@ -12,6 +12,8 @@ const REGISTRY_EVENTS: Record<string, string> = {
   'coord.registry.reregister': 'reregistered',
   'coord.registry.deregister': 'deregistered',
   'coord.registry.lost': 'lost',
+  'coord.registry.error': 'error',
+  'coord.discovery.error': 'discovery_error',
 };
 
 /** A span processor that turns coord's own `coord.*` spans (lock waits, elections, config reloads, registry events) into Prometheus metrics. */
@@ -55,10 +57,13 @@ export class SpanMetricsProcessor implements SpanProcessor {
       case 'coord.lease.recovered':
         m.leaseEvents.inc({ event: 'recovered' });
         break;
+      case 'coord.lease.error':
+        m.leaseEvents.inc({ event: 'error' });
+        break;
       default: {
         const event = REGISTRY_EVENTS[span.name];
-        // A loss is recorded as a failed span; a failed register or deregister did not happen.
-        if (event && (!failed || event === 'lost')) m.registryEvents.inc({ service: str('coord.service.name'), event });
+        // Losses and errors are recorded as failed spans; a failed register or deregister did not happen.
+        if (event && (!failed || event === 'lost' || event.endsWith('error'))) m.registryEvents.inc({ service: str('coord.service.name'), event });
       }
     }
   }

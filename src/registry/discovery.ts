@@ -1,6 +1,8 @@
-import { Backoff, sleep } from '../core/backoff.ts';
-import { CoordError, isCoordError } from '../core/errors.ts';
+import { Backoff } from '../core/backoff.ts';
+import { CoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
+import { tracedEvent } from '../core/tracing.ts';
+import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import type { Watcher } from '../client/watch-manager.ts';
 import { decodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
@@ -30,6 +32,10 @@ export class Discovery {
   private readonly changes = new Emitter<DiscoverySnapshot>();
   /** Every new snapshot (after the first), including stale/fresh transitions. */
   readonly onChange = this.changes.on;
+  private readonly errors = new Emitter<LoopFailure>();
+  /** Reading the instance set failed once (it is retried with backoff until close(); the last set is kept, marked stale). */
+  readonly onError = this.errors.on;
+  private settleFirst!: (err?: CoordError) => void;
   private readonly set = new Map<string, ServiceInstance>();
   private revision = 0;
   private stale = false;
@@ -48,35 +54,56 @@ export class Discovery {
   ) {
     this.prefix = serviceKey(ns, name);
     this.log = options.log ?? (() => {});
-    this.ready = this.sync();
+    this.ready = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.settleFirst = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve();
+      };
+    });
     this.ready.catch(() => {});
+    void this.sync();
   }
 
   snapshot(): DiscoverySnapshot {
     return { name: this.name, instances: [...this.set.values()], revision: this.revision, stale: this.stale };
   }
 
-  /** Reads the whole set (retrying while etcd is unreachable), then watches from there. */
+  /**
+   * Reads the whole set, then watches from there. Every failed read (etcd unreachable, permission
+   * denied, …) is logged and reported, and the read is retried with backoff until close(). `ready`
+   * rejects on the first failure that is not about reachability, so a caller learns of it, while
+   * the read goes on being retried behind it.
+   */
   private async sync(): Promise<void> {
-    const backoff = new Backoff({ initialMs: 100, maxMs: 3000 });
-    for (;;) {
-      if (this.closed) return;
-      try {
+    await retryUntilClosed(
+      async () => {
         const r = await this.client.range(this.prefix, { prefix: true, signal: this.closer.signal });
+        if (this.closed) return;
         this.set.clear();
         for (const kv of r.kvs) this.apply(kv.key, kv.value);
         this.revision = r.revision;
         this.stale = false;
         this.startWatch(r.revision + 1);
         this.emit();
-        return;
-      } catch (e) {
-        if (this.closed) return;
-        if (!isCoordError(e) || !e.recoverable) throw e;
-        this.markStale();
-        await sleep(backoff.next(), this.closer.signal).catch(() => {});
-      }
-    }
+        this.settleFirst();
+      },
+      {
+        signal: this.closer.signal,
+        backoff: new Backoff({ initialMs: 100, maxMs: 3000 }),
+        onFailure: (f) => {
+          this.markStale();
+          if (!f.error.recoverable) this.settleFirst(f.error);
+          // An outage is one line when it starts; anything else, every time.
+          if (!f.error.recoverable || f.failures === 1) {
+            this.log(`discovery ${this.name}: reading the instance set failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
+          }
+          tracedEvent('coord.discovery.error', { 'coord.service.name': this.name }, () => this.errors.emit(f), f.error.message);
+        },
+      },
+    ).catch(() => this.settleFirst()); // only close() ends it
   }
 
   private startWatch(from: number): void {
@@ -101,7 +128,7 @@ export class Discovery {
     w.onError((err) => {
       this.log(`discovery ${this.name}: ${err.message}; re-reading the instance set`);
       this.watcher = undefined;
-      if (!this.closed) void this.sync().catch(() => {});
+      if (!this.closed) void this.sync();
     });
   }
 
@@ -152,6 +179,7 @@ export class Discovery {
     if (this.closed) return;
     this.closed = true;
     this.closer.abort(new CoordError('closed', 'discovery closed'));
+    this.settleFirst();
     this.watcher?.close();
     this.changes.emit(this.snapshot());
   }

@@ -1,6 +1,7 @@
 import { CoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import { traced, tracedEvent } from '../core/tracing.ts';
+import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import { SessionSupervisor, type Session } from '../client/session.ts';
 import type { Watcher } from '../client/watch-manager.ts';
@@ -26,6 +27,13 @@ export class Registration {
   readonly onLost = this.lostEmitter.on;
   /** The instance was (re-)written under a live lease. */
   readonly onRegistered = this.registeredEmitter.on;
+  private readonly errorEmitter = new Emitter<LoopFailure & { during: 'lease' | 'write' }>();
+  /**
+   * Keeping the registration failed once: granting a new lease, or writing the record under it
+   * (a permission error counts too). Both are retried with backoff until deregister().
+   */
+  readonly onError = this.errorEmitter.on;
+  private readonly closer = new AbortController();
   readonly key: string;
   private instance: ServiceInstance;
   private closed = false;
@@ -60,6 +68,7 @@ export class Registration {
       reg.log(`registry: ${reg.key} lost its lease (${err.message}); will re-register when etcd answers`);
       tracedEvent('coord.registry.lost', spanAttributes(reg.instance), () => reg.lostEmitter.emit(err), err.message);
     });
+    supervisor.onError((f) => reg.failed({ ...f, during: 'lease' }));
     let first = true;
     const firstWrite = new Promise<void>((resolve, reject) => {
       supervisor.onSession((s) => {
@@ -67,16 +76,39 @@ export class Registration {
           first = false;
           reg.write(s).then(resolve, reject);
         } else {
-          traced('coord.registry.reregister', spanAttributes(reg.instance), () => reg.write(s))
-            .then(() => reg.log(`registry: ${reg.key} re-registered under lease ${s.leaseHex}`))
-            .catch(() => {});
+          void reg.reregister(s);
         }
       });
     });
-    await supervisor.start(options.signal);
-    await firstWrite;
+    try {
+      await supervisor.start(options.signal);
+      await firstWrite;
+    } catch (e) {
+      // register() failed, so nothing may stay behind: not the lease, not its keepalive.
+      reg.closed = true;
+      await supervisor.close();
+      throw e;
+    }
     reg.followOwnKey();
     return reg;
+  }
+
+  /** Writes the record under a new lease, whatever it takes, until that lease is lost or deregister(). */
+  private async reregister(s: Session): Promise<void> {
+    const signal = AbortSignal.any([this.closer.signal, s.signal]);
+    await traced('coord.registry.reregister', spanAttributes(this.instance), () =>
+      retryUntilClosed(() => this.write(s, true), { signal, onFailure: (f) => this.failed({ ...f, during: 'write' }) }),
+    ).then(
+      () => !this.closed && !s.lost && this.log(`registry: ${this.key} re-registered under lease ${s.leaseHex}`),
+      // Closed, or the lease went too: the next session re-registers.
+      () => {},
+    );
+  }
+
+  private failed(f: LoopFailure & { during: 'lease' | 'write' }): void {
+    const what = f.during === 'lease' ? 'granting a lease' : `writing ${this.key}`;
+    this.log(`registry: ${this.instance.name}/${this.instance.id}: ${what} failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
+    tracedEvent('coord.registry.error', spanAttributes(this.instance), () => this.errorEmitter.emit(f), f.error.message);
   }
 
   /**
@@ -128,8 +160,11 @@ export class Registration {
     if (s) await this.write(s);
   }
 
-  /** Writes the instance under the session's lease; retries while the session is alive. */
-  private write(s: Session): Promise<void> {
+  /**
+   * Writes the instance under the session's lease; retries transient failures while the session is
+   * alive. With `once`, one attempt: the caller (re-registration) retries every kind of failure.
+   */
+  private write(s: Session, once = false): Promise<void> {
     const run = async () => {
       for (let attempt = 0; !this.closed && !s.lost; attempt++) {
         try {
@@ -139,7 +174,7 @@ export class Registration {
           return;
         } catch (e) {
           const err = e as CoordError;
-          if (!err.recoverable && err.code !== 'lease-not-found') throw err;
+          if (once || (!err.recoverable && err.code !== 'lease-not-found')) throw err;
           await new Promise((r) => setTimeout(r, Math.min(500, 100 * 2 ** attempt)));
         }
       }
@@ -152,6 +187,7 @@ export class Registration {
   async deregister(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closer.abort(new CoordError('closed', `registration ${this.key} closed`));
     this.watcher?.close();
     await traced('coord.registry.deregister', spanAttributes(this.instance), () => this.supervisor.close());
   }

@@ -35,7 +35,7 @@ for (const backend of backends()) {
         const r = await operator.etcd.range(prefix, { prefix: true, keysOnly: true });
         return r.kvs.length === 2 ? r.kvs.map((kv) => kv.key) : undefined;
       }, 5000, 'the waiter enqueued');
-      const waiterKey = keys.find((k) => k !== held.key)!;
+      const waiterKey = keys!.find((k) => k !== held.key)!;
       await operator.etcd.leaseRevoke(leaseOf(waiterKey));
       await held.release();
       const outcome = await waiting;
