@@ -24,9 +24,10 @@ export async function authenticate(req: FastifyRequest, policy: RoutePolicy, ver
   const header = req.headers.authorization;
   const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
   if (policy === 'public') {
-    // A token on a public route is used when valid (its claims are forwarded) and ignored when not.
+    // A token on a public route is used when valid (its claims are forwarded). A bad one is refused
+    // (401), not taken as anonymous: a client presenting a token must learn that it does not work.
     if (!token) return undefined;
-    return verifier.verify(token).catch(() => undefined);
+    return verifier.verify(token);
   }
   if (!token) {
     throw new GatewayHttpError(401, grpc.status.UNAUTHENTICATED, 'this route needs a bearer token (Authorization: Bearer <jwt>)', { 'www-authenticate': 'Bearer' });

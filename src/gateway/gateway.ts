@@ -16,7 +16,7 @@ import { collectBindings, type Binding, type RoutePolicy } from './bindings.ts';
 import { Cors } from './cors.ts';
 import { docsPage } from './docs-page.ts';
 import { JsonCodec } from './json-codec.ts';
-import { forwardResponseMetadata, requestMetadata } from './metadata.ts';
+import { forwardResponseMetadata, forwardTrailers, requestMetadata } from './metadata.ts';
 import { openApiDocument } from './openapi.ts';
 import { resolveGatewayOptions, type GatewayOptions } from './options.ts';
 import { loadProtos } from './protos.ts';
@@ -155,7 +155,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const wait = perIp.take(req.ip);
       if (wait) throw tooManyRequests(wait, `client address ${req.ip}`);
     }
-    const match = router.match(req.method, path);
+    // HEAD is GET without a body (Node's http leaves the body out of a HEAD answer).
+    const match = router.match(req.method === 'HEAD' ? 'GET' : req.method, path);
     if (match.kind === 'not-found') throw new GatewayHttpError(404, grpc.status.NOT_FOUND, `no route for ${req.method} ${path}`);
     if (match.kind === 'method-not-allowed') {
       throw new GatewayHttpError(405, grpc.status.UNIMPLEMENTED, `${req.method} is not allowed on ${path}; allowed: ${match.allow.join(', ')}`, { allow: match.allow.join(', ') });
@@ -193,10 +194,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const sendGrpcError = (reply: FastifyReply, e: grpc.ServiceError) => {
     const status = httpStatusOf(e.code);
-    if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNKNOWN || e.code === grpc.status.DATA_LOSS) {
-      o.log(`gateway: ${reply.request.grpcMethod} answered ${grpc.status[e.code]}: ${e.details}`);
+    const body = grpcErrorBody(codec, e);
+    // The client gets a message without addresses or internals (public-message.ts); the log keeps the original.
+    if (body.message !== e.details || e.code === grpc.status.INTERNAL || e.code === grpc.status.UNKNOWN || e.code === grpc.status.DATA_LOSS) {
+      o.log(`gateway: request ${reply.request.id}: ${reply.request.grpcMethod} answered ${grpc.status[e.code]}: ${e.details}`);
     }
-    return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(grpcErrorBody(codec, e)));
+    forwardTrailers(reply, e.metadata);
+    return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   };
 
   // Custom methods (google.api.http `custom`, e.g. SEARCH) must be known to Fastify's router.
@@ -248,9 +252,16 @@ function makeRoute(codec: JsonCodec, b: Binding, policy: RoutePolicy): Route {
   };
 }
 
-/** Forwards the call's response metadata as headers, and cancels the call when the client goes away before the answer is written. */
+/**
+ * Forwards the call's response metadata as headers and, for unary calls, its trailers (grpc-js
+ * reports the status, with them, before the answer is written); cancels the call when the client
+ * goes away before the answer is written.
+ */
 function relay<C extends grpc.ClientUnaryCall | grpc.ClientReadableStream<unknown>>(call: C, reply: FastifyReply): C {
   call.once('metadata', (md: grpc.Metadata) => forwardResponseMetadata(reply, md));
+  call.once('status', (st: grpc.StatusObject) => {
+    if (!reply.raw.headersSent) forwardTrailers(reply, st.metadata);
+  });
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) call.cancel();
   });

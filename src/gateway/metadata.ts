@@ -49,3 +49,13 @@ export function forwardResponseMetadata(reply: FastifyReply, md: grpc.Metadata):
   }
 }
 
+
+/** gRPC trailers as `Grpc-Trailer-<key>` headers (grpc-gateway's convention); grpc-* and binary ones stay behind. */
+export function forwardTrailers(reply: FastifyReply, md: grpc.Metadata | undefined): void {
+  if (!md) return;
+  const map = md.getMap();
+  for (const key in map) {
+    const v = map[key];
+    if (typeof v === 'string' && !key.startsWith('grpc-')) void reply.header(`grpc-trailer-${key}`, v);
+  }
+}

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { isCoordError } from '../core/errors.ts';
 import type { JsonCodec } from './json-codec.ts';
+import { publicMessage } from './public-message.ts';
 
 const HTTP_STATUS: Record<number, number> = {
   [grpc.status.OK]: 200,
@@ -69,7 +70,7 @@ export function grpcErrorBody(codec: JsonCodec, e: grpc.ServiceError | grpc.Stat
       // Undecodable details are left out; code and message still say what happened.
     }
   }
-  return { code: e.code, message: e.details, details };
+  return { code: e.code, message: publicMessage(e.code, e.details), details };
 }
 
 /** 429 with Retry-After (whole seconds, at least 1) for a refused rate-limit key. */

@@ -181,6 +181,24 @@ describe('gateway auth', () => {
     assert.equal(writer.status, 200);
   });
 
+  it('an invalid, forged or expired token on a public route is a 401, not anonymous access', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const bad: Array<[string, string]> = [
+      ['garbage', 'not.a.jwt'],
+      ['expired', await sign(hs, {}, { exp: now - 60 })],
+      ['forged', await sign({ alg: 'HS256', key: new TextEncoder().encode('another-secret-that-is-long-enough-1234') })],
+    ];
+    for (const [what, token] of bad) {
+      const r = await call(gw, 'POST', '/v1/hello', { body: { name: 'x' }, headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 401, `${what}: ${r.text}`);
+      assert.equal(r.json.code, 16, what);
+      assert.match(r.headers.get('www-authenticate')!, /^Bearer error="invalid_token"/, what);
+    }
+    // Without a token the route stays public, and a good token still works there.
+    assert.equal((await call(gw, 'POST', '/v1/hello', { body: { name: 'x' } })).status, 200);
+    assert.equal((await call(gw, 'POST', '/v1/hello', { body: { name: 'x' }, headers: { authorization: `Bearer ${await sign(hs)}` } })).status, 200);
+  });
+
   it('clients cannot forge the claims metadata', async () => {
     const forgedHeaders = { 'grpc-metadata-x-coord-sub': 'admin', 'grpc-metadata-x-coord-claims': '{"sub":"admin"}', 'x-coord-sub': 'admin', 'x-coord-claims': '{"sub":"admin"}' };
     const anon = await call(gw, 'GET', '/v1/shelves/1', { headers: forgedHeaders });

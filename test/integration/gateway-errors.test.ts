@@ -148,6 +148,34 @@ describe('gateway errors', () => {
     assert.match(bad.json.message!, /invalid grpc-timeout header "soon"/);
   });
 
+  it('a 504 says the service did not answer in time, without grpc-js internals or backend addresses', async () => {
+    const slow = await call(gw, 'GET', '/v1/sleep/3000', { headers: { 'x-request-timeout': '100ms' } });
+    assert.equal(slow.status, 504);
+    assert.deepEqual(slow.json, { code: 4, message: 'the service did not answer in time', details: [] });
+    assert.doesNotMatch(slow.text, /remote_addr|127\.0\.0\.1|\d+\.\d+\.\d+\.\d+:\d+|Deadline exceeded after/);
+  });
+
+  it('forwards unary trailers as Grpc-Trailer-* headers (not grpc-* or binary ones), on success and on error', async () => {
+    const okCall = await call(gw, 'GET', '/v1/sleep/5');
+    assert.equal(okCall.status, 200);
+    assert.equal(okCall.headers.get('grpc-trailer-x-slept-ms'), '5');
+    assert.equal(okCall.headers.get('grpc-trailer-x-raw-bin'), null);
+    const failed = await call(gw, 'GET', `/v1/fail/${grpc.status.NOT_FOUND}`);
+    assert.equal(failed.status, 404);
+    assert.equal(failed.headers.get('grpc-trailer-x-fail-reason'), 'requested');
+    assert.equal(failed.headers.get('grpc-trailer-grpc-status-details-bin'), null);
+  });
+
+  it('HEAD on a GET route answers as GET without a body; HEAD where only POST is bound is a 405', async () => {
+    const get = await fetch(`${gw.url}/v1/shelves/1`);
+    const head = await fetch(`${gw.url}/v1/shelves/1`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-type'), get.headers.get('content-type'));
+    assert.equal(await head.text(), '');
+    const headPost = await fetch(`${gw.url}/v1/hello`, { method: 'HEAD' });
+    assert.equal(headPost.status, 405);
+  });
+
   it('no client mistake yields a 500', async () => {
     const junk: Array<[string, string, string | undefined, Record<string, string>?]> = [
       ['POST', '/v1/echo', 'null'],

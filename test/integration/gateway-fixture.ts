@@ -85,11 +85,15 @@ export const libraryHandlers: grpc.UntypedServiceImplementation = {
     const md = new grpc.Metadata();
     const message = `failing with ${grpc.status[code]}`;
     md.set('grpc-status-details-bin', statusDetails(code, message));
+    md.set('x-fail-reason', 'requested');
     cb({ code, details: message, metadata: md });
   },
   Sleep(call: grpc.ServerUnaryCall<Msg, unknown>, cb: grpc.sendUnaryData<unknown>) {
     sleepsStarted.push(Number(call.request.ms));
-    const t = setTimeout(() => cb(null, {}), Number(call.request.ms));
+    const trailers = new grpc.Metadata();
+    trailers.set('x-slept-ms', String(call.request.ms));
+    trailers.set('x-raw-bin', Buffer.from([1, 2, 3]));
+    const t = setTimeout(() => cb(null, {}, trailers), Number(call.request.ms));
     call.on('cancelled', () => {
       clearTimeout(t);
       sleepCancellations.push(Number(call.request.ms));
