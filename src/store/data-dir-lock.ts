@@ -10,8 +10,8 @@ export interface DataDirHolder {
   since: string;
 }
 
-export class DataDirLockedError extends Error {
-  readonly brand = 'coord.DataDirLockedError' as const;
+export class DataDirError extends Error {
+  readonly brand = 'coord.DataDirError' as const;
 }
 
 /** A held data-dir lock; `release()` lets another store have the dir. */
@@ -30,8 +30,14 @@ export interface DataDirLock {
  * dir, and a file nobody listens on is a dead holder's and is replaced.
  */
 export async function lockDataDir(dir: string): Promise<DataDirLock> {
-  mkdirSync(dir, { recursive: true });
-  const real = realpathSync(dir);
+  let real: string;
+  try {
+    mkdirSync(dir, { recursive: true });
+    real = realpathSync(dir);
+  } catch (e) {
+    // The same words the log uses for a data dir it cannot open.
+    throw new DataDirError(`coord store: cannot use data dir ${dir} (${(e as Error).message})`);
+  }
   const path =
     process.platform === 'linux' ? `\0coord-store-lock-${createHash('sha256').update(real).digest('hex').slice(0, 40)}` : join(real, '.coord-store.lock');
   const me: DataDirHolder = { pid: process.pid, endpoint: '', since: new Date().toISOString() };
@@ -39,11 +45,11 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   for (let attempt = 0; ; attempt++) {
     const err = await listen(server, path);
     if (!err) break;
-    if (err.code !== 'EADDRINUSE' || attempt > 0) throw new DataDirLockedError(`coord store: cannot lock data dir ${real}: ${err.message}`);
+    if (err.code !== 'EADDRINUSE' || attempt > 0) throw new DataDirError(`coord store: cannot lock data dir ${real}: ${err.message}`);
     const holder = await ask(path);
     if (holder) {
       const at = holder.endpoint ? ` serving ${holder.endpoint}` : '';
-      throw new DataDirLockedError(`coord store: data dir ${real} is in use by another coord store (pid ${holder.pid}${at}, since ${holder.since})`);
+      throw new DataDirError(`coord store: data dir ${real} is in use by another coord store (pid ${holder.pid}${at}, since ${holder.since})`);
     }
     // A socket file nobody listens on: its store died. (Abstract sockets never get here.)
     rmSync(path, { force: true });

@@ -14,7 +14,7 @@ describe('coord store power cuts (simulated disk)', () => {
     assert.equal(r.cuts, 12);
     assert.ok(r.acknowledged > 0 && r.checks > 0);
     assert.ok(r.disk.segmentsCreated > 12, `segments created: ${r.disk.segmentsCreated}`);
-    assert.ok(r.disk.snapshotsInstalled > 2, `snapshots installed: ${r.disk.snapshotsInstalled}`);
+    assert.ok(r.disk.snapshotsInstalled >= 2, `snapshots installed: ${r.disk.snapshotsInstalled}`);
     assert.ok(r.disk.lostChanges > 0, 'the cuts threw unsynced changes away');
   });
 

@@ -13,8 +13,12 @@ export interface PowerCutOptions {
   seed: number;
   /** Concurrent writers. Default 6. */
   writers?: number;
-  /** Writing time before each cut is drawn from [min, max] ms. Default 30–250. */
-  runMs?: [number, number];
+  /**
+   * Acknowledged writes before each cut, drawn from [min, max]. Default 100–400. The cut is placed
+   * by count, not time, so a slow machine does the same work; it still lands at an arbitrary
+   * moment of the I/O, with the other writers' requests in flight.
+   */
+  acksPerCut?: [number, number];
   /** Passed to the simulated disk (e.g. a lying disk that ignores directory fsyncs). */
   disk?: PowerCutFsOptions;
   log?: (line: string) => void;
@@ -53,7 +57,6 @@ export function seededRandom(seed: number): () => number {
 }
 
 const DATA_DIR = '/power-cut/data';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function start(fs: PowerCutFs): Promise<StoreHandle> {
   return startStore({ listen: '127.0.0.1:0', dataDir: DATA_DIR, fs, segmentBytes: 8 * 1024, snapshotBytes: 48 * 1024 });
@@ -62,7 +65,7 @@ function start(fs: PowerCutFs): Promise<StoreHandle> {
 export async function runPowerCut(options: PowerCutOptions): Promise<PowerCutResult> {
   const random = seededRandom(options.seed);
   const writers = options.writers ?? 6;
-  const [minMs, maxMs] = options.runMs ?? [30, 250];
+  const [minAcks, maxAcks] = options.acksPerCut ?? [100, 400];
   const log = options.log ?? (() => {});
   const acked = new Map<string, Acked>();
   let nextKey = 0;
@@ -74,10 +77,15 @@ export async function runPowerCut(options: PowerCutOptions): Promise<PowerCutRes
   for (let round = 0; round < options.cuts; round++) {
     const client = new RawClient(store.endpoint);
     let running = true;
+    const target = Math.floor(minAcks + random() * (maxAcks - minAcks));
+    let ackedThisRound = 0;
+    let reached!: () => void;
+    const enough = new Promise<void>((resolve) => (reached = resolve));
     const ack = (key: string, value: string, rev: number) => {
       acked.set(key, { value, rev });
       maxAckedRev = Math.max(maxAckedRev, rev);
       result.acknowledged++;
+      if (++ackedThisRound >= target) reached();
     };
     const writer = async (w: number) => {
       while (running) {
@@ -103,7 +111,7 @@ export async function runPowerCut(options: PowerCutOptions): Promise<PowerCutRes
       }
     };
     const work = Array.from({ length: writers }, (_, w) => writer(w));
-    await sleep(minMs + random() * (maxMs - minMs));
+    await enough;
     fs = fs.cut(random);
     running = false;
     result.cuts++;
