@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { CompareResult, CompareTarget, RawClient } from '../helpers/raw-client.ts';
 import { makeTempDir, removeTempDir, startStoreProcess, stopAllStoreProcesses } from '../helpers/store-process.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const KILLS = 22;
 const WRITERS = 8;
@@ -21,17 +22,7 @@ interface Ack {
   hot: boolean;
 }
 
-/** Small seeded PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,8 +35,8 @@ describe('coord store killed with SIGKILL under concurrent writes', () => {
 
   it(`loses no acknowledged write across ${KILLS} kills`, async (t) => {
     const seed = Number(process.env.COORD_CRASH_SEED ?? Date.now() % 2 ** 31);
-    const killDelay = prng(seed); // its own stream, so the kill timings replay exactly
-    const roll = prng(seed ^ 0x5bd1e995);
+    const killDelay = seededRandom(seed); // its own stream, so the kill timings replay exactly
+    const roll = seededRandom(seed ^ 0x5bd1e995);
     const context = `(seed ${seed}; COORD_CRASH_SEED=${seed} replays the kill timings)`;
     const args = ['--data-dir', `${dir}/data`, '--listen', '127.0.0.1:0'];
 

@@ -4,9 +4,9 @@
 // Every answer is checked: no 5xx except 503/504 with their real causes' messages, no internal
 // address or stack frame in any body or header, and every good request answered 200.
 import { SignJWT } from 'jose';
-import { startGateway, type Gateway } from '../../../src/gateway/index.ts';
-import { GATEWAY_PROTO, startBackends, type Backends } from '../../integration/gateway-fixture.ts';
-import { seededRandom } from './power-cut-scenario.ts';
+import type { Gateway } from '../../../src/gateway/index.ts';
+import { gatewayOver, startBackends, type Backends } from '../../integration/gateway-fixture.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 const SECRET = 'fuzz-secret-that-is-long-enough-0123456789';
 const ISS = 'https://issuer.fuzz';
@@ -107,19 +107,11 @@ export async function runGatewayFuzz(options: { requests: number; seed: number; 
   const tokens = [good, expired, forged, `${good.slice(0, -3)}abc`, 'e30.e30.', 'x'.repeat(9000), junkString(r, 40)];
 
   const backends: Backends = await startBackends();
-  const gw: Gateway = await startGateway({
-    coord: backends.coord,
-    protoFiles: [GATEWAY_PROTO],
-    routes: [
-      { method: 'POST', path: '/v1/hello', rpc: 'coord.gwtest.Plain/Hello' },
-      { method: 'GET', path: '/v1/hello/{name}', rpc: 'coord.gwtest.Plain.Hello' },
-      { method: 'GET', path: '/v1/count/{name}', rpc: 'coord.gwtest.Plain/Count' },
-    ],
+  const gw: Gateway = await gatewayOver(backends, {
     bodyLimit: 64 * 1024,
     timeoutMs: 2000,
     maxTimeoutMs: 3000,
     auth: { keys: [{ alg: 'HS256', secret: SECRET }], issuer: ISS, audience: AUD, methods: { 'coord.gwtest.Plain': 'public', 'coord.gwtest.Library/GetShelf': 'public' } },
-    log: () => {},
   });
 
   const makeBad = (): Req => {

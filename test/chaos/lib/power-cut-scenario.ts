@@ -7,6 +7,7 @@
 import { startStore, type StoreHandle } from '../../../src/store/index.ts';
 import { PowerCutFs, type PowerCutFsOptions, type PowerCutStats } from '../../helpers/power-cut-fs.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 export interface PowerCutOptions {
   cuts: number;
@@ -42,18 +43,6 @@ export interface PowerCutResult {
 interface Acked {
   value: string;
   rev: number;
-}
-
-/** mulberry32: a small seeded generator, so a failing seed can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const DATA_DIR = '/power-cut/data';
