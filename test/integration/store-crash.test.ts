@@ -22,8 +22,6 @@ interface Ack {
   hot: boolean;
 }
 
-
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('coord store killed with SIGKILL under concurrent writes', () => {
