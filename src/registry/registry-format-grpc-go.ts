@@ -1,3 +1,8 @@
+import { CoordError } from '../core/errors.ts';
+import type { ServiceInstance } from './instance.ts';
+import { hostPort } from './registry-format-address.ts';
+import type { RegistryFormat } from './registry-format-spec.ts';
+
 // etcd's naming/endpoints records, the registry grpc-go's etcd resolver (`etcd:///<target>`) reads:
 // key `<target>/<host:port>`, value the JSON `endpoints.Manager` writes for an internal.Update
 // (go.etcd.io/etcd/clientv3/naming/endpoints/endpoints_impl.go, internal/update.go):
@@ -33,4 +38,39 @@ export function decodeGrpcGo(value: Buffer | string): GrpcGoEndpoint | string {
   if (u.Op !== undefined && u.Op !== 0) return `Op ${String(u.Op)} is not an Add`;
   if (typeof u.Addr !== 'string' || u.Addr === '') return 'no Addr';
   return { addr: u.Addr, metadata: u.Metadata ?? null };
+}
+
+/**
+ * The grpc-go format for register()/discover(): the target is the service name; coord puts id,
+ * version, zone and weight in `Metadata` (grpc-go's resolver passes Metadata on as address
+ * attributes and ignores what it does not know).
+ */
+export const grpcGoFormat: RegistryFormat = {
+  name: 'grpc-go',
+  prefix: (service) => `${service}/`,
+  key: (instance) => grpcGoKey(instance.name, requireAddr(instance)),
+  value(instance) {
+    const md: Record<string, unknown> = { ...(instance.metadata ?? {}) };
+    if (instance.version !== undefined) md.version = instance.version;
+    md.id = instance.id;
+    return encodeGrpcGo(requireAddr(instance), md);
+  },
+  decode(service, key, value) {
+    const ep = decodeGrpcGo(value);
+    if (typeof ep === 'string') return ep;
+    const md = typeof ep.metadata === 'object' && ep.metadata !== null && !Array.isArray(ep.metadata) ? (ep.metadata as Record<string, unknown>) : {};
+    const metadata: NonNullable<ServiceInstance['metadata']> = {};
+    for (const [k, x] of Object.entries(md)) {
+      if (k !== 'id' && k !== 'version' && (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) metadata[k] = x;
+    }
+    const inst: ServiceInstance = { id: typeof md.id === 'string' ? md.id : key.slice(key.lastIndexOf('/') + 1), name: service, endpoints: [`grpc://${ep.addr}`], metadata, status: 'serving' };
+    if (typeof md.version === 'string') inst.version = md.version;
+    return inst;
+  },
+};
+
+function requireAddr(instance: ServiceInstance): string {
+  const a = hostPort(instance, 'grpc');
+  if (!a) throw new CoordError('invalid-argument', `instance ${instance.name}/${instance.id} has no endpoint to publish in grpc-go format`);
+  return a;
 }
