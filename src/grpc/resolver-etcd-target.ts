@@ -9,9 +9,12 @@
 //   zone       metadata.zone
 //   meta.<k>   metadata.<k>, compared as strings
 //   namespace  the coord namespace to read (default: the Coord's, `/coord/`)
+//   format     read a Go framework's registry instead of coord's: grpc-go (the service is then the
+//              naming/endpoints target and may contain '/': etcd:///svc/echo?format=grpc-go), kratos, go-zero
 import * as grpc from '@grpc/grpc-js';
 import { CoordError } from '../core/errors.ts';
 import type { ServiceInstance } from '../registry/instance.ts';
+import { registryFormat, type RegistryFormatName } from '../registry/registry-format.ts';
 
 type GrpcUri = grpc.experimental.GrpcUri;
 type SubchannelAddress = grpc.experimental.SubchannelAddress;
@@ -27,6 +30,8 @@ export interface EtcdTarget {
   /** etcd endpoints named in the authority; empty means the default Coord. */
   endpoints: string[];
   namespace?: string;
+  /** A foreign registry format to read (`?format=`), when not coord's own. */
+  format?: RegistryFormatName;
   filter: InstanceFilter;
   /** The filter as written, for messages (`version=1.4.*&zone=a`), or ''. */
   filterText: string;
@@ -44,8 +49,18 @@ export function parseEtcdTarget(uri: GrpcUri): EtcdTarget {
   } catch {
     throw bad('service name is not valid percent-encoding');
   }
-  if (!service || service.includes('/')) throw bad('expected etcd:///<service> or etcd://<host:port,…>/<service>');
   const params = new URLSearchParams(q < 0 ? '' : uri.path.slice(q + 1));
+  const formatName = params.get('format') ?? 'coord';
+  let format: RegistryFormatName | undefined;
+  if (formatName !== 'coord') {
+    try {
+      format = registryFormat(formatName).name;
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
+  }
+  // Foreign targets may be paths (grpc-go's endpoints targets often are); coord's names are not.
+  if (!service || (!format && service.includes('/'))) throw bad('expected etcd:///<service> or etcd://<host:port,…>/<service>');
   const filter: InstanceFilter = { metadata: [] };
   let namespace: string | undefined;
   const described: string[] = [];
@@ -54,17 +69,18 @@ export function parseEtcdTarget(uri: GrpcUri): EtcdTarget {
       namespace = value.endsWith('/') ? value : `${value}/`;
       continue;
     }
+    if (key === 'format') continue;
     const values = list(value);
     if (values.length === 0) throw bad(`${key} has no value`);
     if (key === 'version') filter.versions = values;
     else if (key === 'zone') filter.zones = values;
     else if (key.startsWith('meta.') && key.length > 5) filter.metadata.push([key.slice(5), values]);
-    else throw bad(`unknown parameter ${JSON.stringify(key)} (version, zone, meta.<key>, namespace)`);
+    else throw bad(`unknown parameter ${JSON.stringify(key)} (version, zone, meta.<key>, namespace, format)`);
     described.push(`${key}=${values.join(',')}`);
   }
   const endpoints = uri.authority ? list(uri.authority) : [];
   for (const e of endpoints) if (!grpc.experimental.splitHostPort(e)?.port) throw bad(`etcd endpoint ${JSON.stringify(e)} is not host:port`);
-  return { service, endpoints, ...(namespace ? { namespace } : {}), filter, filterText: described.join('&') };
+  return { service, endpoints, ...(namespace ? { namespace } : {}), ...(format ? { format } : {}), filter, filterText: described.join('&') };
 }
 
 function versionMatches(pattern: string, version: string | undefined): boolean {

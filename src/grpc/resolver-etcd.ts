@@ -100,7 +100,8 @@ export class EtcdResolver implements grpc.experimental.Resolver {
   }
 
   static getDefaultAuthority(uri: GrpcUri): string {
-    return parseEtcdTarget(uri).service;
+    // A foreign target may be a path (svc/echo): its last segment names the service to the server.
+    return parseEtcdTarget(uri).service.split("/").pop()!;
   }
 
   /**
@@ -145,7 +146,7 @@ export class EtcdResolver implements grpc.experimental.Resolver {
       this.failure = `no etcd for etcd:///${this.target.service}: call setup({ coord }) from coord/grpc, or name etcd endpoints in the target (etcd://host:port/${this.target.service})`;
       return;
     }
-    const d = new Discovery(coord.etcd, this.target.namespace ?? coord.namespace, this.target.service, { log: defaults.log });
+    const d = new Discovery(coord.etcd, this.target.namespace ?? coord.namespace, this.target.service, { log: defaults.log, format: this.target.format });
     this.discovery = d;
     this.subscription = d.onChange(() => this.schedule());
     d.ready.then(

@@ -6,6 +6,7 @@ import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.t
 import type { EtcdClient } from '../client/etcd-client.ts';
 import type { Watcher } from '../client/watch-manager.ts';
 import { decodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
+import { registryFormat, type RegistryFormat, type RegistryFormatName } from './registry-format.ts';
 
 /** A service's instances at one etcd revision, as Discovery reports them. */
 export interface DiscoverySnapshot {
@@ -20,6 +21,12 @@ export interface DiscoverySnapshot {
 /** Options for `Coord.discover()`. */
 export interface DiscoveryOptions {
   log?: (line: string) => void;
+  /**
+   * Read the instances a Go framework published in its own registry layout instead of coord's:
+   * `'grpc-go'` (etcd naming/endpoints; the name is the endpoints target, e.g. `svc/echo`),
+   * `'kratos'`, `'go-zero'`. Default `'coord'`. An unknown name is an invalid-argument error.
+   */
+  format?: 'coord' | RegistryFormatName;
 }
 
 /**
@@ -45,6 +52,7 @@ export class Discovery {
   private readonly prefix: string;
   readonly ready: Promise<void>;
   private readonly log: (line: string) => void;
+  private readonly format: RegistryFormat | undefined;
 
   constructor(
     private readonly client: EtcdClient,
@@ -52,7 +60,8 @@ export class Discovery {
     readonly name: string,
     options: DiscoveryOptions = {},
   ) {
-    this.prefix = serviceKey(ns, name);
+    this.format = options.format && options.format !== 'coord' ? registryFormat(options.format) : undefined;
+    this.prefix = this.format ? this.format.prefix(name) : serviceKey(ns, name);
     this.log = options.log ?? (() => {});
     this.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -134,9 +143,9 @@ export class Discovery {
 
   private apply(key: string, value: Buffer): void {
     const id = key.slice(this.prefix.length);
-    const inst = decodeInstance(value);
+    const inst = this.format ? this.format.decode(this.name, key, value) : decodeInstance(value);
     if (typeof inst === 'string') {
-      this.log(`discovery ${this.name}: skipping malformed record ${key}: ${inst}`);
+      this.log(`discovery ${this.name}: skipping malformed ${this.format ? `${this.format.name} ` : ''}record ${key}: ${inst}`);
       this.set.delete(id);
       return;
     }
