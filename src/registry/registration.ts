@@ -2,10 +2,11 @@ import { CoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import { traced, tracedEvent } from '../core/tracing.ts';
 import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
-import type { EtcdClient } from '../client/etcd-client.ts';
+import { op, type EtcdClient } from '../client/etcd-client.ts';
 import { SessionSupervisor, type Session } from '../client/session.ts';
 import type { Watcher } from '../client/watch-manager.ts';
 import { decodeInstance, encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
+import { resolveFormats, type RegistryFormat, type RegistryFormatName } from './registry-format.ts';
 
 /** Options for `Coord.register()`; defaults in each field's doc. */
 export interface RegisterOptions {
@@ -13,6 +14,14 @@ export interface RegisterOptions {
   ttl?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /**
+   * Registry layouts to publish in besides coord's own, so Go services find this instance:
+   * `'grpc-go'` (etcd naming/endpoints, key `<name>/<host:port>`), `'kratos'`, `'go-zero'`. Their
+   * keys live under the same supervised lease and are written in the same txn as coord's record;
+   * while the instance is draining they are removed (Go clients do not know coord's `draining`).
+   * An unknown name is an invalid-argument error. Default: coord's own only.
+   */
+  formats?: Array<'coord' | RegistryFormatName>;
 }
 
 /**
@@ -48,6 +57,7 @@ export class Registration {
     instance: ServiceInstance,
     private readonly supervisor: SessionSupervisor,
     private readonly log: (line: string) => void,
+    private readonly formats: RegistryFormat[] = [],
   ) {
     this.instance = { ...instance };
     this.key = serviceKey(ns, instance.name, instance.id);
@@ -61,9 +71,10 @@ export class Registration {
     if (!instance.name || !instance.id || /\//.test(instance.name) || /\//.test(instance.id)) {
       throw new CoordError('invalid-argument', `service name and id must be non-empty and contain no '/': got name=${JSON.stringify(instance.name)} id=${JSON.stringify(instance.id)}`);
     }
+    const formats = resolveFormats(options.formats);
     const log = options.log ?? (() => {});
     const supervisor = new SessionSupervisor(client, { ttl: options.ttl ?? 10, log });
-    const reg = new Registration(client, ns, instance, supervisor, log);
+    const reg = new Registration(client, ns, instance, supervisor, log, formats);
     supervisor.onLost((err) => {
       reg.log(`registry: ${reg.key} lost its lease (${err.message}); will re-register when etcd answers`);
       tracedEvent('coord.registry.lost', spanAttributes(reg.instance), () => reg.lostEmitter.emit(err), err.message);
@@ -168,7 +179,9 @@ export class Registration {
     const run = async () => {
       for (let attempt = 0; !this.closed && !s.lost; attempt++) {
         try {
-          const { revision } = await this.client.put(this.key, encodeInstance(this.instance), { lease: s.lease, signal: s.signal });
+          const { ops, foreignKeys } = this.writeOps(s.lease);
+          const { revision } = await this.client.txn({ success: ops }, { signal: s.signal });
+          this.foreignKeys = foreignKeys;
           this.lastOwnRevision = Math.max(this.lastOwnRevision, revision);
           this.registeredEmitter.emit({ lease: s.lease, revision });
           return;
@@ -181,6 +194,24 @@ export class Registration {
     };
     this.writing = this.writing.then(run, run);
     return this.writing;
+  }
+
+  /** Foreign keys written last, so a changed address or a drain deletes the ones no longer wanted. */
+  private foreignKeys = new Set<string>();
+
+  /** coord's record plus the foreign formats' keys (deleted while draining), as one txn's operations. */
+  private writeOps(lease: string): { ops: ReturnType<typeof op.put>[]; foreignKeys: Set<string> } {
+    const ops = [op.put(this.key, encodeInstance(this.instance), { lease })];
+    const wanted = new Set<string>();
+    if ((this.instance.status ?? 'serving') !== 'draining') {
+      for (const f of this.formats) {
+        const key = f.key(this.instance, lease);
+        wanted.add(key);
+        ops.push(op.put(key, f.value(this.instance), { lease }));
+      }
+    }
+    for (const key of this.foreignKeys) if (!wanted.has(key)) ops.push(op.delete(key));
+    return { ops, foreignKeys: wanted };
   }
 
   /** Removes the instance (revokes its lease) and stops re-registering. */

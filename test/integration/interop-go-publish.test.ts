@@ -1,0 +1,57 @@
+// register({ formats }) publishes an instance for Go clients too: Go's endpoints.Manager lists it
+// under `<name>/<host:port>` (same lease as coord's record), a drain takes it out of Go's view
+// (Go clients do not know coord's `draining`) and serving brings it back, and deregister removes
+// it with the lease. Kratos and go-zero keys go under the same lease. Both backends.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { connect, isCoordError, type Coord } from '../../src/index.ts';
+import { backends } from '../helpers/backends.ts';
+import { useBackend } from '../helpers/conformance.ts';
+import { buildGoProgram, requireGo } from '../helpers/go-program.ts';
+
+const skipGo = requireGo();
+
+for (const backend of backends()) {
+  describe(`register({ formats }) seen from Go on ${backend.name}`, { skip: backend.skip ?? skipGo }, () => {
+    const f = useBackend(backend);
+    let bin: string;
+    const coords: Coord[] = [];
+    before(async () => {
+      bin = await buildGoProgram('endpoints-tool');
+    });
+    after(async () => {
+      for (const c of coords) await c.close();
+    });
+    const goList = async (target: string) => (await promisify(execFile)(bin, ['-endpoint', f.endpoint, '-mode', 'list', '-target', target], { timeout: 30_000 })).stdout;
+
+    it('Go lists the instance; a drain hides it from Go, serving shows it again; deregister removes every key', async () => {
+      const c = connect({ endpoints: [f.endpoint], namespace: `/${f.prefix('publish')}` });
+      coords.push(c);
+      const name = `${f.prefix('publish')}echo`.replace(/\//g, '-');
+      const reg = await c.register({ id: 'e-1', name, version: '1.2.0', endpoints: ['grpc://127.0.0.1:7101'], metadata: { zone: 'a' } }, { ttl: 5, formats: ['grpc-go', 'kratos', 'go-zero'] });
+      assert.equal(await goList(name), `${name}/127.0.0.1:7101 127.0.0.1:7101 {"id":"e-1","version":"1.2.0","zone":"a"}\n`);
+      const lease = (await c.etcd.get(reg.key))!.lease;
+      const foreign = [`${name}/127.0.0.1:7101`, `/microservices/${name}/e-1`, `${name}/${lease}`];
+      for (const key of foreign) assert.equal((await c.etcd.get(key))?.lease, lease, `${key} is under the registration's lease`);
+      await reg.setStatus('draining');
+      assert.equal(await goList(name), '');
+      for (const key of foreign) assert.equal(await c.etcd.get(key), undefined, `${key} is gone while draining`);
+      await reg.setStatus('serving');
+      assert.match(await goList(name), /127\.0\.0\.1:7101/);
+      await reg.deregister();
+      assert.equal(await goList(name), '');
+      for (const key of foreign) assert.equal(await c.etcd.get(key), undefined);
+    });
+
+    it('an unknown format is an invalid-argument error at register()', async () => {
+      const c = connect({ endpoints: [f.endpoint], namespace: `/${f.prefix('bad-format')}` });
+      coords.push(c);
+      await assert.rejects(
+        c.register({ id: 'x', name: 'x', endpoints: ['grpc://127.0.0.1:1'] }, { formats: ['consul' as 'kratos'] }),
+        (e: unknown) => isCoordError(e, 'invalid-argument') && /unknown registry format "consul"/.test((e as Error).message),
+      );
+    });
+  });
+}
