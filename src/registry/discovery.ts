@@ -149,7 +149,17 @@ export class Discovery {
       this.set.delete(id);
       return;
     }
+    if (this.format) this.logSharedEndpoint(key, id, inst);
     this.set.set(id, inst);
+  }
+
+  /** Two foreign records for one address mean two publishers collide on it (Go clients see one). */
+  private logSharedEndpoint(key: string, id: string, inst: ServiceInstance): void {
+    for (const [other, o] of this.set) {
+      if (other !== id && o.endpoints.some((e) => inst.endpoints.includes(e))) {
+        this.log(`discovery ${this.name}: ${this.format?.name} record ${key} has the same endpoint as ${this.prefix}${other} (two instances publish one address)`);
+      }
+    }
   }
 
   private markStale(): void {

@@ -41,12 +41,15 @@ for (const suite of suites) {
       await go('-mode', 'add', '-target', target, '-addr', a.address);
       await go('-mode', 'add', '-target', target, '-addr', b.address, '-metadata', '{"weight":3}');
       await f.coord.etcd.put(`${target}/garbage`, 'not json');
+      await f.coord.etcd.put(`${target}/dup`, JSON.stringify({ Op: 0, Addr: a.address, Metadata: null }));
       const client = f.client(`etcd:///${target}?format=grpc-go`, { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ p2c_ewma: {} }] }) });
       const t = await f.tally(client, 40, 4);
       console.log(`grpc-go format, ${suite.name}: ${JSON.stringify([...t.counts])}, errors ${t.errors.length}`);
       assert.deepEqual(t.errors, []);
       assert.deepEqual(answered(t), ['a', 'b']);
       assert.ok(f.logs.some((l) => l.includes(`skipping malformed grpc-go record ${target}/garbage`)), f.logs.join('\n'));
+      assert.ok(f.logs.some((l) => l.includes(`record ${target}/`) && l.includes('two instances publish one address')), f.logs.join('\n'));
+      await f.coord.etcd.delete(`${target}/dup`);
       await f.coord.etcd.delete(`${target}/${a.address}`);
       await until(async () => JSON.stringify(answered(await f.tally(client, 20, 2))) === '["b"]', 10_000, 'a, deleted, leaves the channel');
     });
