@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Coord } from '../coord.ts';
 import { CoordError } from '../core/errors.ts';
 import type { ServiceInstance } from '../registry/instance.ts';
+import type { RegisterOptions } from '../registry/registration.ts';
 import type { LoadShedderOptions } from '../resilience/load-shedder.ts';
 import type { RateLimits } from './interceptor-server-rate-limit.ts';
 import type { ReflectionOptions } from './server-reflection.ts';
@@ -47,6 +48,8 @@ export interface ServeOptions {
   rateLimits?: RateLimits;
   /** Registry lease TTL in seconds: how long a crashed instance stays listed. Default 10. */
   ttl?: number;
+  /** Registry layouts to publish in besides coord's, for Go clients (see `RegisterOptions.formats`). Default none. */
+  formats?: RegisterOptions['formats'];
   /** Shutdown: how long to keep serving after announcing `draining`, so clients stop routing here first. Default 1000 ms. */
   drainDelayMs?: number;
   /** Shutdown: how long in-flight calls get to finish once new calls are refused; then they are answered UNAVAILABLE (handlers see a cancel). Default 10000 ms. */
@@ -62,8 +65,8 @@ export interface ServeOptions {
 }
 
 /** The settings serve() runs with: options merged over defaults. */
-export type ResolvedServeOptions = Required<Omit<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost'>> &
-  Pick<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost'>;
+export type ResolvedServeOptions = Required<Omit<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost' | 'formats'>> &
+  Pick<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost' | 'formats'>;
 
 const DEFAULTS = {
   host: '127.0.0.1',

@@ -137,7 +137,7 @@ export class ServerHandle implements CoordServer, SignalTarget {
       const onAbort = () => this.startup.abort(this.o.signal?.reason);
       this.o.signal?.addEventListener('abort', onAbort, { once: true });
       if (this.o.signal?.aborted) onAbort();
-      const registering = coord.register(this.instance, { ttl: this.o.ttl, signal: this.startup.signal, log: this.log });
+      const registering = coord.register(this.instance, { ttl: this.o.ttl, formats: this.o.formats, signal: this.startup.signal, log: this.log });
       this.registering = registering;
       try {
         this.registered = await registering;

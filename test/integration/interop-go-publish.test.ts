@@ -10,6 +10,9 @@ import { connect, isCoordError, type Coord } from '../../src/index.ts';
 import { backends } from '../helpers/backends.ts';
 import { useBackend } from '../helpers/conformance.ts';
 import { buildGoProgram, requireGo } from '../helpers/go-program.ts';
+import { until } from '../helpers/coord-fixture.ts';
+import { echoHandlers, echoService } from '../helpers/echo.ts';
+import { serve } from '../../src/grpc/index.ts';
 
 const skipGo = requireGo();
 
@@ -43,6 +46,19 @@ for (const backend of backends()) {
       await reg.deregister();
       assert.equal(await goList(name), '');
       for (const key of foreign) assert.equal(await c.etcd.get(key), undefined);
+    });
+
+    it('serve({ formats }) publishes the server for Go clients, and takes it out of their view when it drains', async () => {
+      const c = connect({ endpoints: [f.endpoint], namespace: `/${f.prefix('serve')}` });
+      coords.push(c);
+      const name = `${f.prefix('serve')}echo`.replace(/\//g, '-');
+      const { service } = echoService();
+      const server = await serve({ coord: c, name, services: [[service, echoHandlers('s-1')]], formats: ['grpc-go'], signals: false, drainDelayMs: 300, graceMs: 100, log: () => {} });
+      const listed = await goList(name);
+      assert.match(listed, new RegExp(`^${name}/127\\.0\\.0\\.1:\\d+ 127\\.0\\.0\\.1:\\d+ \\{"id":"[^"]+"\\}\n$`), listed);
+      const closing = server.close();
+      await until(async () => (await goList(name)) === '', 5000, 'gone from the Go view once draining');
+      await closing;
     });
 
     it('an unknown format is an invalid-argument error at register()', async () => {
