@@ -12,6 +12,8 @@ export interface StoreFlags {
   ca?: string;
   maxRequestBytes?: string;
   maxTxnOps?: string;
+  authRootPasswordFile?: string;
+  authTokenTtl?: string;
 }
 
 /** The flags of `coord store` (and `coord dev`, which runs the same store). */
@@ -24,7 +26,9 @@ export function withStoreFlags(cmd: Command): Command {
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--ca <file>', 'CA bundle (PEM): require client certificates signed by it')
     .option('--max-request-bytes <n>', 'largest write request accepted', String(1.5 * 1024 * 1024))
-    .option('--max-txn-ops <n>', 'most operations in one txn branch', '128');
+    .option('--max-txn-ops <n>', 'most operations in one txn branch', '128')
+    .option('--auth-root-password-file <file>', "turn etcd auth on: create user 'root' with the password in this file (first line) unless the data dir has one")
+    .option('--auth-token-ttl <s>', 'idle lifetime of auth tokens, seconds (as etcd)', '300');
 }
 
 /** `coord store`: the etcd-compatible store alone. */
@@ -45,7 +49,9 @@ export function storeOptions(flags: StoreFlags, dataDir: string | undefined): St
     maxRequestBytes: positiveInt('--max-request-bytes', flags.maxRequestBytes),
     maxTxnOps: positiveInt('--max-txn-ops', flags.maxTxnOps),
     log: (line) => console.error(line),
+    authTokenTtlMs: (positiveInt('--auth-token-ttl', flags.authTokenTtl) ?? 300) * 1000,
   };
+  if (flags.authRootPasswordFile) options.authRootPassword = readPassword(flags.authRootPasswordFile);
   if (flags.cert && flags.key) {
     options.tls = { cert: readPem(flags.cert), key: readPem(flags.key), ca: flags.ca ? readPem(flags.ca) : undefined };
   }
@@ -84,6 +90,19 @@ function positiveInt(flag: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) fail(`${flag} must be a positive integer, got '${v}'`);
   return n;
+}
+
+/** The first line of a password file; an empty one is refused (etcd's root needs a password to log in). */
+function readPassword(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    fail(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const password = text.split(/\r?\n/)[0];
+  if (!password) fail(`--auth-root-password-file ${file}: the first line is empty (it must hold root's password)`);
+  return password;
 }
 
 function readPem(file: string): Buffer {

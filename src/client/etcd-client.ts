@@ -137,6 +137,11 @@ export function endpointsTarget(endpoints: string[]): string {
   return `${families.has(6) ? 'ipv6' : 'ipv4'}:${addrs.join(',')}`;
 }
 
+/** etcd refused a call for its token: expired or invalidated, or none sent while auth was off. */
+function isStaleToken(e: CoordError): boolean {
+  return /etcdserver: invalid auth token|etcdserver: user name is empty/.test(e.message);
+}
+
 /**
  * A thin etcd v3 client over @grpc/grpc-js: one channel (round robin over the endpoints, HTTP/2
  * keepalive to notice dead connections), deadlines on every call, reads retried with backoff while
@@ -182,7 +187,13 @@ export class EtcdClient {
     this.maintenance = new proto.Maintenance(t, creds, shared);
     this.cluster = new proto.Cluster(t, creds, shared);
     this.auth = new proto.Auth(t, creds, shared);
-    this.watches = new WatchManager(() => this.stream('Watch'));
+    this.watches = new WatchManager(
+      () => this.stream('Watch'),
+      () => {
+        this.token = undefined;
+        return !!this.options.auth;
+      },
+    );
   }
 
   // --- plumbing ---
@@ -190,16 +201,28 @@ export class EtcdClient {
   /** Metadata for a call (etcd's auth token when credentials are configured). */
   async metadata(): Promise<grpc.Metadata> {
     const md = new grpc.Metadata();
-    if (this.options.auth) md.set('token', await this.authToken());
+    if (this.options.auth) {
+      const token = await this.authToken();
+      if (token) md.set('token', token);
+    }
     return md;
   }
 
+  /**
+   * The auth token, fetched once and shared by concurrent calls. etcd's simple tokens expire when
+   * unused for `--auth-token-ttl` and die with AuthDisable, a password change or the user's
+   * deletion; a call refused for its token drops it (see `unary`) and the next call authenticates
+   * again. With auth off on the server, calls go without a token (as Go's clientv3 does).
+   */
   private authToken(): Promise<string> {
-    this.token ??= this.unaryOnce<{ token: string }>(this.auth, 'Authenticate', { name: this.options.auth!.username, password: this.options.auth!.password }, {}, false).then(
+    const { username, password } = this.options.auth!;
+    this.token ??= this.unaryOnce<{ token: string }>(this.auth, 'Authenticate', { name: username, password }, {}, false).then(
       (r) => r.token,
-      (e) => {
+      (e: CoordError) => {
         this.token = undefined;
-        throw e;
+        if (/authentication is not enabled/.test(e.message)) return '';
+        const code = /authentication failed/.test(e.message) ? 'permission-denied' : e.code;
+        throw new CoordError(code, `etcd authentication as '${username}' failed: ${e.message.replace(/^etcd Authenticate: /, '')}`, { cause: e });
       },
     );
     return this.token;
@@ -240,12 +263,19 @@ export class EtcdClient {
   private async unary<Res>(client: grpc.Client, method: string, req: unknown, o: CallOptions, retry: boolean): Promise<Res> {
     const deadline = Date.now() + (o.timeoutMs ?? this.requestTimeoutMs);
     const backoff = new Backoff({ initialMs: 50, maxMs: 1000 });
+    let reauthenticated = false;
     for (;;) {
+      const token = this.token;
       try {
         return await this.unaryOnce<Res>(client, method, req, { ...o, timeoutMs: Math.max(1, deadline - Date.now()) });
       } catch (e) {
         const err = e as CoordError;
-        if (err.code === 'permission-denied' && this.options.auth) this.token = undefined;
+        // etcd refused the token before doing anything, so even a write is safe to send again.
+        if (this.options.auth && !reauthenticated && isStaleToken(err)) {
+          if (this.token === token) this.token = undefined;
+          reauthenticated = true;
+          continue;
+        }
         if (!retry || !err.recoverable || Date.now() + 50 >= deadline) throw err;
         await sleep(Math.min(backoff.next(), deadline - Date.now()), o.signal);
       }

@@ -115,8 +115,18 @@ export class WatchManager {
   private closed = false;
   /** Why the stream last broke, for diagnostics. */
   lastError: CoordError | undefined;
+  /** Watchers whose create request is unanswered, in send order (etcd answers creates in order). */
+  private pendingCreates: Watcher[] = [];
 
-  constructor(private readonly open: () => Promise<grpc.ClientDuplexStream<unknown, unknown>>) {}
+  /**
+   * @param open opens a Watch stream (with the client's current auth token)
+   * @param onStaleToken called when etcd refuses a create because the stream's token expired or
+   *   was revoked; returns true when the next `open` will authenticate again (credentials are set)
+   */
+  constructor(
+    private readonly open: () => Promise<grpc.ClientDuplexStream<unknown, unknown>>,
+    private readonly onStaleToken: () => boolean = () => false,
+  ) {}
 
   watch(key: string, options: WatchOptions = {}): Watcher {
     if (this.closed) throw new CoordError('closed', 'etcd client is closed');
@@ -165,6 +175,7 @@ export class WatchManager {
         s.on('data', (r: WatchResponse) => this.onResponse(r));
         s.on('error', (e: unknown) => this.broken(s, e));
         s.on('end', () => this.broken(s, new CoordError('unavailable', 'watch stream ended by the server')));
+        this.pendingCreates = [];
         for (const w of this.watchers.values()) this.sendCreate(w);
         this.probeTimer = setInterval(() => this.probe(), 1000);
         this.probeTimer.unref();
@@ -178,6 +189,7 @@ export class WatchManager {
 
   private sendCreate(w: Watcher): void {
     w.created = false;
+    this.pendingCreates.push(w);
     const o = w.options;
     const filters: number[] = [];
     if (o.noPut) filters.push(0);
@@ -200,6 +212,16 @@ export class WatchManager {
     this.probeSentAt = 0;
     this.backoff.reset();
     const id = Number(r.watch_id);
+    if (r.created) {
+      if (id === -1) {
+        // A create etcd refused (auth) is answered with id -1: it is the oldest unanswered one.
+        const refused = this.pendingCreates.shift();
+        if (r.canceled) return this.refused(refused, r.cancel_reason);
+      } else {
+        const i = this.pendingCreates.findIndex((p) => p.id === id);
+        if (i >= 0) this.pendingCreates.splice(i, 1);
+      }
+    }
     if (id === -1) return; // progress answer: liveness only (see probe)
     const w = this.watchers.get(id);
     if (!w) return;
@@ -227,6 +249,18 @@ export class WatchManager {
       }));
       w.deliver({ events, revision: events[events.length - 1].kv.modRevision });
     }
+  }
+
+  private refused(w: Watcher | undefined, reason: string): void {
+    if (/invalid auth token|user name is empty/.test(reason) && this.onStaleToken()) {
+      // The stream's token expired or was invalidated (or auth was turned on after it opened):
+      // reopen it with a fresh token; every watcher is created again from where it was.
+      this.broken(this.stream, new CoordError('permission-denied', `watch refused: ${reason}`));
+      return;
+    }
+    if (!w || !this.watchers.has(w.id)) return;
+    this.watchers.delete(w.id);
+    w.fail(new CoordError('permission-denied', `watch on ${w.key} refused by etcd: ${reason}`));
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { KeyValue, MvccEvent } from './mvcc.ts';
 import { EMPTY } from './mvcc.ts';
+import { decodeAuthData, encodeAuthData, type AuthData } from './auth.ts';
 
 /**
  * Binary encodings of what the store logs. A log record describes the EFFECT of one request
@@ -10,12 +11,14 @@ export type LogRecord =
   | { kind: 'write'; rev: number; events: Array<{ type: 0 | 1; key: Buffer; value: Buffer; lease: bigint }> }
   | { kind: 'grant'; id: bigint; ttl: number }
   | { kind: 'revoke'; id: bigint }
-  | { kind: 'compact'; rev: number };
+  | { kind: 'compact'; rev: number }
+  | { kind: 'auth'; auth: AuthData };
 
 const WRITE = 1;
 const GRANT = 2;
 const REVOKE = 3;
 const COMPACT = 4;
+const AUTH = 5;
 
 export function encodeWrite(rev: number, events: readonly MvccEvent[]): Buffer {
   let size = 1 + 8 + 4;
@@ -41,6 +44,12 @@ export function encodeCompact(rev: number): Buffer {
   return new Writer(1 + 8).u8(COMPACT).u64(rev).buf;
 }
 
+/** The whole auth state after an auth change (users, roles, enabled flag, auth revision). */
+export function encodeAuth(auth: AuthData): Buffer {
+  const body = encodeAuthData(auth);
+  return new Writer(1 + 4 + body.length).u8(AUTH).bytes(body).buf;
+}
+
 export function decodeRecord(buf: Buffer): LogRecord {
   const r = new Reader(buf);
   switch (r.u8()) {
@@ -62,6 +71,8 @@ export function decodeRecord(buf: Buffer): LogRecord {
       return { kind: 'revoke', id: r.i64() };
     case COMPACT:
       return { kind: 'compact', rev: r.u64() };
+    case AUTH:
+      return { kind: 'auth', auth: decodeAuthData(r.bytes()) };
     default:
       throw new Error(`unknown log record type ${buf[0]}`);
   }
@@ -72,12 +83,15 @@ export interface SnapshotState {
   compactRev: number;
   leases: Array<{ id: bigint; ttl: number }>;
   versions: KeyValue[];
+  /** Absent in version-1 snapshots (written before coord store had auth). */
+  auth?: AuthData;
 }
 
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 
 export function encodeSnapshot(s: SnapshotState): Buffer {
-  let size = 4 + 8 + 8 + 4 + s.leases.length * 16 + 4;
+  const auth = s.auth ? encodeAuthData(s.auth) : Buffer.alloc(0);
+  let size = 4 + 8 + 8 + 4 + s.leases.length * 16 + 4 + 4 + auth.length;
   for (const kv of s.versions) size += 4 + kv.keyBuf.length + 8 * 4 + 4 + kv.value.length + 8;
   const w = new Writer(size);
   w.u32(SNAPSHOT_VERSION).u64(s.rev).u64(s.compactRev).u32(s.leases.length);
@@ -86,13 +100,14 @@ export function encodeSnapshot(s: SnapshotState): Buffer {
   for (const kv of s.versions) {
     w.bytes(kv.keyBuf).u64(kv.create).u64(kv.mod).u64(kv.sub).u64(kv.version).bytes(kv.value).i64(kv.lease);
   }
+  w.bytes(auth);
   return w.buf;
 }
 
 export function decodeSnapshot(buf: Buffer): SnapshotState {
   const r = new Reader(buf);
   const v = r.u32();
-  if (v !== SNAPSHOT_VERSION) throw new Error(`unsupported snapshot format version ${v}`);
+  if (v !== 1 && v !== SNAPSHOT_VERSION) throw new Error(`unsupported snapshot format version ${v}`);
   const rev = r.u64();
   const compactRev = r.u64();
   const leases: Array<{ id: bigint; ttl: number }> = [];
@@ -111,7 +126,9 @@ export function decodeSnapshot(buf: Buffer): SnapshotState {
       lease: r.i64(),
     });
   }
-  return { rev, compactRev, leases, versions };
+  if (v === 1) return { rev, compactRev, leases, versions };
+  const auth = r.bytes();
+  return { rev, compactRev, leases, versions, auth: auth.length ? decodeAuthData(auth) : undefined };
 }
 
 class Writer {

@@ -12,6 +12,7 @@ export interface DurabilityOptions {
   log: (line: string) => void;
   segmentBytes?: number;
   fs?: StoreFs;
+  authTokenTtlMs?: number;
 }
 
 const resolved = Promise.resolve();
@@ -38,7 +39,7 @@ export class Durability {
   private snapshotSize = 0;
 
   private constructor(private readonly options: DurabilityOptions) {
-    this.state = new StoreState({ maxTxnOps: options.maxTxnOps, onChange: (c) => this.onChange(c) });
+    this.state = new StoreState({ maxTxnOps: options.maxTxnOps, authTokenTtlMs: options.authTokenTtlMs, onChange: (c) => this.onChange(c) });
     this.failed = new Promise((resolve) => (this.fail = resolve));
   }
 
@@ -81,6 +82,7 @@ export class Durability {
       compactRev: mvcc.compactRev,
       leases: [...lessor.leases.values()].map((l) => ({ id: l.id, ttl: l.ttl })),
       versions: [...mvcc.allVersions()],
+      auth: this.state.auth.data(),
     };
   }
 
@@ -137,6 +139,7 @@ export class Durability {
       const snap = decodeSnapshot(recovery.snapshot);
       for (const l of snap.leases) lessor.grant(l.id, l.ttl);
       mvcc.restore(snap.rev, snap.compactRev, snap.versions);
+      if (snap.auth) this.state.auth.load(snap.auth);
       this.snapshotSize = recovery.snapshot.length;
     }
     for (const buf of recovery.records) {
@@ -144,12 +147,15 @@ export class Durability {
       if (rec.kind === 'write') this.state.replayWrite(rec.rev, rec.events);
       else if (rec.kind === 'grant') lessor.grant(rec.id, rec.ttl);
       else if (rec.kind === 'revoke') lessor.remove(rec.id);
+      else if (rec.kind === 'auth') this.state.auth.load(rec.auth);
       else mvcc.compact(rec.rev);
       this.appliedIndex++;
     }
     // Leases come back with a full TTL, as etcd's do when a leader takes over.
     lessor.refreshAll();
     this.wal = wal;
-    this.options.log(`coord store: recovered revision ${mvcc.rev} (${mvcc.keyCount} keys, ${lessor.leases.size} leases) from ${dir}`);
+    const auth = this.state.auth;
+    const authLine = auth.enabled ? `, auth enabled (${auth.userList().length} users)` : '';
+    this.options.log(`coord store: recovered revision ${mvcc.rev} (${mvcc.keyCount} keys, ${lessor.leases.size} leases${authLine}) from ${dir}`);
   }
 }

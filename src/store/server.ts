@@ -3,12 +3,16 @@ import { createHash } from 'node:crypto';
 import { createServer, isIP } from 'node:net';
 import { etcdProto } from '../protocol/etcd-proto.ts';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest, WatchRequest } from '../protocol/etcd-types.ts';
-import { Errors, isEtcdError } from './errors.ts';
-import { checkDelete, checkPut, checkRange } from './requests.ts';
+import { Errors, isEtcdError, unmappedAuthError } from './errors.ts';
+import { checkDelete, checkPut, checkRange, checkTxn } from './requests.ts';
+import { authHandlers } from './auth-service.ts';
+import type { AuthInfo } from './auth.ts';
+import type { RequestOp } from '../protocol/etcd-types.ts';
 import { Durability } from './durability.ts';
 import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { StoreFs } from './store-fs.ts';
+import { hashPassword } from './auth-password.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -36,6 +40,17 @@ export interface StoreOptions {
    * processes, since it is not on the real disk.
    */
   fs?: StoreFs;
+  /**
+   * Idle lifetime of an auth token (etcd's simple tokens): each use restarts it. Default 300 s, as
+   * etcd's `--auth-token-ttl`.
+   */
+  authTokenTtlMs?: number;
+  /**
+   * Turn auth on at start with a `root` user of this password, when the store has no root user
+   * yet (a fresh or auth-less data dir). A store whose data dir already has one keeps it and its
+   * password; auth is (re-)enabled. `coord store --auth-root-password-file F`.
+   */
+  authRootPassword?: string;
 }
 
 /** A running coord store, as `startStore()` returns it. */
@@ -74,7 +89,9 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       log,
       segmentBytes: options.segmentBytes,
       fs: options.fs,
+      authTokenTtlMs: options.authTokenTtlMs,
     });
+    if (options.authRootPassword !== undefined) await enableAuthWithRoot(durability, options.authRootPassword, log);
   } catch (e) {
     await lock?.release();
     throw e;
@@ -97,23 +114,64 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   // etcd leaves some headers out entirely (Alarm); those stay null.
   const withHeader = <T extends { header: { revision: number } | null }>(res: T) => (res.header ? { ...res, header: header(res.header.revision) } : res);
 
-  /** Runs a request against the state, then answers once everything it may have seen is durable. */
-  function unary<Req>(fn: (req: Req, size: number) => { header: { revision: number } | null }) {
+  type Res = { header: { revision: number } | null };
+  /**
+   * Runs a request against the state, then answers once everything it may have seen is durable.
+   * A handler may be async (auth hashes passwords); the state is still changed synchronously.
+   */
+  function unary<Req>(fn: (req: Req, size: number, call: grpc.ServerUnaryCall<Req, unknown>) => Res | Promise<Res>) {
     return (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      let res: { header: { revision: number } | null };
+      const reply = (res: Res) => {
+        if (durability.failure) return cb(toStatus(Errors.stopped()));
+        durability.barrier().then(
+          () => cb(null, withHeader(res)),
+          () => cb(toStatus(Errors.stopped())),
+        );
+      };
+      let out: Res | Promise<Res>;
       try {
         if (durability.failure) throw Errors.stopped();
-        res = fn(call.request, (call.request as { [SIZE]?: number })[SIZE] ?? 0);
+        out = fn(call.request, (call.request as { [SIZE]?: number })[SIZE] ?? 0, call);
       } catch (e) {
         cb(toStatus(e));
         return;
       }
-      durability.barrier().then(
-        () => cb(null, withHeader(res)),
-        () => cb(toStatus(Errors.stopped())),
-      );
+      if (out instanceof Promise) out.then(reply, (e: unknown) => cb(toStatus(e)));
+      else reply(out);
     };
   }
+  const auth = state.auth;
+  /** The caller named by a call's token (etcd reads `token`, or `authorization` from its HTTP gateway). */
+  const who = (call: { metadata: grpc.Metadata }): AuthInfo | undefined => {
+    const v = call.metadata.get('token')[0] ?? call.metadata.get('authorization')[0];
+    return auth.identify(v === undefined ? undefined : String(v));
+  };
+  /** etcd's checkLeasePuts: changing a lease's keys (revoking it, or attaching a put) needs write on each. */
+  const checkLeaseKeys = (info: AuthInfo | undefined, id: string | number) => {
+    if (!auth.enabled) return;
+    const lease = state.lessor.get(BigInt(id));
+    if (lease) for (const k of lease.keys) auth.checkWrite(info, Buffer.from(k, 'latin1'), EMPTY_BUF);
+  };
+  /**
+   * etcd's checkTxnAuth: read on every compare, and each op's own permission on both branches.
+   * Unlike etcd 3.4 (which skips them), nested txns are checked too.
+   */
+  const checkTxnAuth = (info: AuthInfo | undefined, r: TxnRequest) => {
+    for (const c of r.compare) auth.checkRead(info, c.key, c.range_end);
+    const ops = (list: RequestOp[]) => {
+      for (const op of list) {
+        if (op.request === 'request_range') auth.checkRead(info, op.request_range!.key, op.request_range!.range_end);
+        else if (op.request === 'request_put') auth.checkWrite(info, op.request_put!.key, EMPTY_BUF);
+        else if (op.request === 'request_delete_range') {
+          const d = op.request_delete_range!;
+          if (d.prev_kv) auth.checkRead(info, d.key, d.range_end);
+          auth.checkWrite(info, d.key, d.range_end);
+        } else if (op.request === 'request_txn') checkTxnAuth(info, op.request_txn!);
+      }
+    };
+    ops(r.success);
+    ops(r.failure);
+  };
   const checkSize = (size: number) => {
     if (size > maxRequestBytes) throw Errors.requestTooLarge();
   };
@@ -126,29 +184,49 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     'grpc.enable_channelz': 0,
   });
   server.addService(measured(proto.KV.service), {
-    Range: unary<RangeRequest>((r) => {
+    Range: unary<RangeRequest>((r, _size, call) => {
       checkRange(r);
+      auth.checkRead(who(call), r.key, r.range_end);
       return state.range(r);
     }),
-    Put: unary<PutRequest>((r, size) => {
+    Put: unary<PutRequest>((r, size, call) => {
       checkPut(r);
+      const info = who(call);
       checkSize(size);
+      auth.checkWrite(info, r.key, EMPTY_BUF);
+      checkLeaseKeys(info, r.lease);
+      if (r.prev_kv) auth.checkRead(info, r.key, EMPTY_BUF);
       return state.put(r);
     }),
-    DeleteRange: unary<DeleteRangeRequest>((r, size) => {
+    DeleteRange: unary<DeleteRangeRequest>((r, size, call) => {
       checkDelete(r);
+      const info = who(call);
       checkSize(size);
+      auth.checkWrite(info, r.key, r.range_end);
+      if (r.prev_kv) auth.checkRead(info, r.key, r.range_end);
       return state.deleteRange(r);
     }),
-    Txn: unary<TxnRequest>((r, size) => {
+    Txn: unary<TxnRequest>((r, size, call) => {
+      checkTxn(r, options.maxTxnOps ?? 128);
+      const info = who(call);
       checkSize(size);
+      checkTxnAuth(info, r);
       return state.txn(r);
     }),
-    Compact: unary<{ revision: string }>((r) => state.compact(Number(r.revision))),
+    Compact: unary<{ revision: string }>((r, _size, call) => {
+      who(call);
+      return state.compact(Number(r.revision));
+    }),
   });
   server.addService(proto.Lease.service, {
-    LeaseGrant: unary<{ TTL: string; ID: string }>((r) => state.leaseGrant(Number(r.TTL), BigInt(r.ID))),
-    LeaseRevoke: unary<{ ID: string }>((r) => state.leaseRevoke(BigInt(r.ID))),
+    LeaseGrant: unary<{ TTL: string; ID: string }>((r, _size, call) => {
+      who(call);
+      return state.leaseGrant(Number(r.TTL), BigInt(r.ID));
+    }),
+    LeaseRevoke: unary<{ ID: string }>((r, _size, call) => {
+      checkLeaseKeys(who(call), r.ID);
+      return state.leaseRevoke(BigInt(r.ID));
+    }),
     LeaseTimeToLive: unary<{ ID: string; keys: boolean }>((r) => {
       const lease = state.lessor.get(BigInt(r.ID));
       const revision = state.rev;
@@ -178,7 +256,18 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
         if (!call.cancelled && !call.destroyed) call.write({ ...r, header: header(r.header.revision) });
       });
       call.on('data', (r: WatchRequest) => {
-        if (r.request_union === 'create_request' && r.create_request) stream.create(r.create_request);
+        if (r.request_union === 'create_request' && r.create_request) {
+          const c = r.create_request;
+          try {
+            // etcd checks each create against the stream's token. A from-key watch (range_end
+            // "\0") is checked as the open range it is, where etcd 3.4 checks only its first key.
+            auth.checkRead(who(call), c.key.length ? c.key : ZERO_BYTE, c.range_end);
+          } catch (e) {
+            stream.refuse(goStatusText(e));
+            return;
+          }
+          stream.create(c);
+        }
         else if (r.request_union === 'cancel_request' && r.cancel_request) stream.cancel(Number(r.cancel_request.watch_id));
         else if (r.request_union === 'progress_request') stream.progress();
       });
@@ -198,8 +287,18 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   server.addService(proto.Cluster.service, {
     MemberList: unary(() => ({ header: { revision: 0 }, members: [member()] })),
   });
+  const adminOnly = (call: { metadata: grpc.Metadata }) => {
+    try {
+      auth.checkAdmin(who(call));
+    } catch (e) {
+      throw unmappedAuthError(e);
+    }
+  };
   server.addService(proto.Maintenance.service, {
-    Alarm: unary(() => ({ header: null, alarms: [] })),
+    Alarm: unary((_r, _size, call) => {
+      who(call);
+      return { header: null, alarms: [] };
+    }),
     Status: unary(() => ({
       header: { revision: state.rev },
       version: STORE_VERSION,
@@ -212,10 +311,23 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       dbSizeInUse: durability.sizeOnDisk(),
       isLearner: false,
     })),
-    Defragment: unary(() => ({ header: { revision: state.rev } })),
-    HashKV: unary<{ revision: string }>((r) => state.hashKV(Number(r.revision))),
+    Defragment: unary((_r, _size, call) => {
+      adminOnly(call);
+      return { header: { revision: state.rev } };
+    }),
+    HashKV: unary<{ revision: string }>((r, _size, call) => {
+      adminOnly(call);
+      return state.hashKV(Number(r.revision));
+    }),
     Snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       if (durability.failure) return failStream(call);
+      try {
+        adminOnly(call);
+      } catch (e) {
+        const status = toStatus(e);
+        call.emit('error', Object.assign(new Error(status.details), status));
+        return;
+      }
       // The state is taken now, and sent only once everything in it is durable.
       const blob = durability.snapshotBlob();
       const rev = state.rev;
@@ -232,6 +344,18 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       );
     },
   });
+
+  let tokenIndex = 0;
+  server.addService(
+    proto.Auth.service,
+    authHandlers({
+      auth,
+      rev: () => state.rev,
+      nextIndex: () => durability.appliedIndex + ++tokenIndex,
+      who,
+      unary: unary as never,
+    }),
+  );
 
   const creds = options.tls
     ? grpc.ServerCredentials.createSsl(options.tls.ca ?? null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], !!options.tls.ca)
@@ -293,6 +417,25 @@ async function probeListen(listen: string): Promise<void> {
 }
 
 const SIZE = Symbol('requestSize');
+const EMPTY_BUF = Buffer.alloc(0);
+const ZERO_BYTE = Buffer.from([0]);
+
+/** `--auth-root-password-file`: a root user with the root role, and auth on (kept when already there). */
+async function enableAuthWithRoot(durability: Durability, password: string, log: (line: string) => void): Promise<void> {
+  const auth = durability.state.auth;
+  if (!auth.user('root')) {
+    auth.userAdd('root', await hashPassword(password), false);
+    log('coord store: created user root (from the root password file)');
+  } else {
+    log('coord store: user root exists; its password is kept (the root password file only seeds a new store)');
+  }
+  if (!auth.hasRole('root', 'root')) auth.userGrantRole('root', 'root');
+  if (!auth.enabled) {
+    auth.authEnable();
+    log('coord store: auth enabled');
+  }
+  await durability.barrier();
+}
 
 /**
  * The Watch service with a serializer that also accepts pre-encoded events: a WatchResponse's
@@ -331,6 +474,18 @@ function failStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.Ser
   const status = toStatus(Errors.stopped());
   // grpc-js turns an 'error' event carrying code/details into the call's status.
   call.emit('error', Object.assign(new Error(status.details), status));
+}
+
+const GO_CODE_NAMES: Partial<Record<number, string>> = {
+  [grpc.status.INVALID_ARGUMENT]: 'InvalidArgument',
+  [grpc.status.PERMISSION_DENIED]: 'PermissionDenied',
+  [grpc.status.UNAUTHENTICATED]: 'Unauthenticated',
+};
+
+/** A gRPC error as Go prints it (`status.Error(...).Error()`), which is what etcd puts in a watch's cancel_reason. */
+function goStatusText(e: unknown): string {
+  if (!isEtcdError(e)) return String((e as Error)?.message ?? e);
+  return `rpc error: code = ${GO_CODE_NAMES[e.code] ?? 'Unknown'} desc = ${e.message}`;
 }
 
 function toStatus(e: unknown): Partial<grpc.StatusObject> {

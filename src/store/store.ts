@@ -1,7 +1,8 @@
 import { Errors } from './errors.ts';
 import { Lessor } from './lessor.ts';
 import { EMPTY, Mvcc, keyRange, type KeyValue, type MvccEvent } from './mvcc.ts';
-import { encodeCompact, encodeGrant, encodeRevoke, encodeWrite } from './codec.ts';
+import { encodeAuth, encodeCompact, encodeGrant, encodeRevoke, encodeWrite } from './codec.ts';
+import { AuthStore } from './auth.ts';
 import { crc32 } from './crc32.ts';
 import { checkIntervals, checkTxn, txnHasWrites } from './requests.ts';
 import type { Compare, DeleteRangeRequest, KeyValueMsg, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../protocol/etcd-types.ts';
@@ -15,6 +16,8 @@ export interface Change {
 export interface StoreStateOptions {
   maxTxnOps: number;
   minLeaseTTL?: number;
+  /** Idle lifetime of an auth token. Default 300 s, as etcd's `--auth-token-ttl`. */
+  authTokenTtlMs?: number;
   /** Receives every change, in order, as it is applied in memory. */
   onChange: (change: Change) => void;
 }
@@ -43,8 +46,10 @@ export function kvMsg(kv: KeyValue, keysOnly = false): KeyValueMsg {
 export class StoreState {
   readonly mvcc: Mvcc;
   readonly lessor: Lessor;
+  readonly auth: AuthStore;
 
   constructor(private readonly options: StoreStateOptions) {
+    this.auth = new AuthStore({ tokenTtlMs: options.authTokenTtlMs ?? 300_000, onChange: (d) => options.onChange({ record: encodeAuth(d), events: [] }) });
     this.lessor = new Lessor({ minTTL: options.minLeaseTTL, onExpired: (ids) => ids.forEach((id) => this.revokeLease(id)) });
     this.mvcc = new Mvcc(this.lessor);
   }

@@ -254,6 +254,11 @@ export class WatchStream {
     this.hub.sync(w, Number(req.start_revision));
   }
 
+  /** Answers a create request that may not be served (auth): created and canceled at once, as etcd. */
+  refuse(reason: string): void {
+    this.send({ header: { revision: this.currentRev }, watch_id: -1, created: true, canceled: true, cancel_reason: reason });
+  }
+
   cancel(id: number): void {
     const currentRev = this.currentRev;
     const w = this.watchers.get(id);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { isCoordError, type Coord, type LockHandle } from '../../src/index.ts';
 import { backends } from '../helpers/backends.ts';
-import { useBackend } from '../helpers/conformance.ts';
+import { prefixEnd, useBackend } from '../helpers/conformance.ts';
 import { coordOn, until } from '../helpers/coord-fixture.ts';
 
 for (const backend of backends()) {
@@ -132,24 +132,39 @@ for (const backend of backends()) {
     afterEach(() => clients.splice(0).forEach((c) => c.close()));
 
     it('admits at most N holders, FIFO, and rejects a bad permit count', async () => {
-      const { make } = coordOn(f, 'sem', clients);
+      const { ns, make } = coordOn(f, 'sem', clients);
       const cs = Array.from({ length: 6 }, make);
+      const keysUnder = async () => Number((await f.client.range({ key: ns, range_end: prefixEnd(ns), count_only: true })).count);
       let inside = 0;
       let peak = 0;
       const order: number[] = [];
-      const runs = cs.map(async (c, i) => {
-        await new Promise((r) => setTimeout(r, i * 30));
-        const p = await c.semaphore('pool', 2, { ttl: 5 });
+      const enter = async (i: number) => {
+        const p = await cs[i].semaphore('pool', 2, { ttl: 5 });
         inside++;
         peak = Math.max(peak, inside);
         order.push(i);
-        await new Promise((r) => setTimeout(r, 80));
+        return p;
+      };
+      // Two holders first; then each waiter queues only once the previous one's key is in etcd, so
+      // the queue order is the order of i however loaded the machine is.
+      const permits = new Map<number, Awaited<ReturnType<typeof enter>>>();
+      permits.set(0, await enter(0));
+      permits.set(1, await enter(1));
+      const base = await keysUnder();
+      for (let i = 2; i < 6; i++) {
+        void enter(i).then((p) => permits.set(i, p));
+        await until(async () => (await keysUnder()) >= base + (i - 1), 10_000, `waiter ${i} queued`);
+      }
+      assert.deepEqual(order, [0, 1], 'nobody past the two permits');
+      // Each release admits exactly the longest waiting one.
+      for (let released = 0; released < 4; released++) {
         inside--;
-        await p.release();
-      });
-      await Promise.all(runs);
+        await permits.get(released)!.release();
+        await until(() => order.length === 3 + released, 10_000, `an admission after release ${released}`);
+        assert.deepEqual(order, [0, 1, 2, 3, 4, 5].slice(0, 3 + released));
+      }
+      for (const i of [4, 5]) await permits.get(i)!.release();
       assert.equal(peak, 2);
-      assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
       await assert.rejects(cs[0].semaphore('pool', 0), (e) => isCoordError(e, 'invalid-argument'));
     });
   });

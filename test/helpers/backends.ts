@@ -11,6 +11,8 @@ export interface BackendOptions {
    * coord store: `progressNotifyIntervalMs`.
    */
   watchProgressNotifyIntervalMs?: number;
+  /** Idle lifetime of auth tokens, seconds. etcd: `--auth-token-ttl`; coord store: `authTokenTtlMs`. */
+  authTokenTtlSeconds?: number;
 }
 
 export interface RunningBackend {
@@ -32,7 +34,7 @@ export function backends(): Backend[] {
       name: 'etcd',
       skip: requireEtcd(),
       async start(options = {}) {
-        const etcd = await startEtcd({ watchProgressNotifyIntervalMs: options.watchProgressNotifyIntervalMs });
+        const etcd = await startEtcd({ watchProgressNotifyIntervalMs: options.watchProgressNotifyIntervalMs, authTokenTtlSeconds: options.authTokenTtlSeconds });
         return { endpoint: etcd.endpoint, stop: () => etcd.stop() };
       },
     },
@@ -45,6 +47,7 @@ export function backends(): Backend[] {
           listen: '127.0.0.1:0',
           // Left out when unset, so a `{ ...defaults, ...options }` merge keeps the default.
           ...(interval === undefined ? {} : { progressNotifyIntervalMs: interval }),
+          ...(options.authTokenTtlSeconds === undefined ? {} : { authTokenTtlMs: options.authTokenTtlSeconds * 1000 }),
         });
         return { endpoint: store.endpoint, stop: () => store.close() };
       },

@@ -14,6 +14,8 @@ export const ETCD_MISSING =
 export interface EtcdProcessOptions {
   /** `--experimental-watch-progress-notify-interval` in ms. Default: etcd's own (10 min). */
   watchProgressNotifyIntervalMs?: number;
+  /** `--auth-token-ttl` (idle lifetime of simple auth tokens), seconds. Default: etcd's own (300). */
+  authTokenTtlSeconds?: number;
   /** How long to wait for etcd to answer gRPC. Default 15 s. */
   startTimeoutMs?: number;
 }
@@ -144,6 +146,7 @@ export async function startEtcd(options: EtcdProcessOptions = {}): Promise<EtcdP
   if (options.watchProgressNotifyIntervalMs !== undefined) {
     args.push(`--experimental-watch-progress-notify-interval=${options.watchProgressNotifyIntervalMs}ms`);
   }
+  if (options.authTokenTtlSeconds !== undefined) args.push(`--auth-token-ttl=${options.authTokenTtlSeconds}`);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer): void => {

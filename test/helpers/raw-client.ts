@@ -47,6 +47,7 @@ function encode<T>(message: T): T {
 
 type UnaryMethod = (
   request: unknown,
+  metadata: grpc.Metadata,
   options: grpc.CallOptions,
   callback: (err: grpc.ServiceError | null, response: unknown) => void,
 ) => grpc.ClientUnaryCall;
@@ -214,6 +215,9 @@ export class RawClient {
   readonly #lease: grpc.Client;
   readonly #cluster: grpc.Client;
   readonly #maintenance: grpc.Client;
+  readonly #auth: grpc.Client;
+  /** etcd's auth token, sent as `token` metadata on every call and stream opened while it is set. */
+  token: string | undefined;
   readonly #streams = new Set<{ close(): void }>();
 
   constructor(endpoint: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
@@ -225,12 +229,29 @@ export class RawClient {
     this.#lease = new proto.Lease(endpoint, creds, shared);
     this.#cluster = new proto.Cluster(endpoint, creds, shared);
     this.#maintenance = new proto.Maintenance(endpoint, creds, shared);
+    this.#auth = new proto.Auth(endpoint, creds, shared);
+  }
+
+  #metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    return md;
+  }
+
+  /** Any Auth service call (`UserAdd`, `RoleGrantPermission`, …), with the current token. */
+  authCall<Res = Record<string, unknown>>(method: string, request: unknown = {}): Promise<Res> {
+    return this.#unary(this.#auth, method, request);
+  }
+
+  /** Any Maintenance call by name (`Defragment`, `HashKV`, …). */
+  maintenanceCall<Res = Record<string, unknown>>(method: string, request: unknown = {}): Promise<Res> {
+    return this.#unary(this.#maintenance, method, request);
   }
 
   #unary<Res>(client: grpc.Client, method: string, request: unknown, timeoutMs = 10_000): Promise<Res> {
     const fn = (client as unknown as Record<string, UnaryMethod>)[method];
     return new Promise((resolve, reject) => {
-      fn.call(client, encode(request), { deadline: Date.now() + timeoutMs }, (err, response) =>
+      fn.call(client, encode(request), this.#metadata(), { deadline: Date.now() + timeoutMs }, (err, response) =>
         err ? reject(err) : resolve(response as Res),
       );
     });
@@ -279,7 +300,7 @@ export class RawClient {
   }
 
   watchStream(): WatchStream {
-    const call = (this.#watch as unknown as { Watch(): grpc.ClientDuplexStream<unknown, WatchResponse> }).Watch();
+    const call = (this.#watch as unknown as { Watch(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, WatchResponse> }).Watch(this.#metadata());
     const stream = new WatchStream(call);
     this.#streams.add(stream);
     return stream;
@@ -287,8 +308,8 @@ export class RawClient {
 
   keepAliveStream(): KeepAliveStream {
     const call = (this.#lease as unknown as {
-      LeaseKeepAlive(): grpc.ClientDuplexStream<unknown, LeaseKeepAliveResponse>;
-    }).LeaseKeepAlive();
+      LeaseKeepAlive(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, LeaseKeepAliveResponse>;
+    }).LeaseKeepAlive(this.#metadata());
     const stream = new KeepAliveStream(call);
     this.#streams.add(stream);
     return stream;
@@ -297,6 +318,6 @@ export class RawClient {
   close(): void {
     for (const stream of this.#streams) stream.close();
     this.#streams.clear();
-    for (const client of [this.#watch, this.#lease, this.#cluster, this.#maintenance, this.#kv]) client.close();
+    for (const client of [this.#watch, this.#lease, this.#cluster, this.#maintenance, this.#auth, this.#kv]) client.close();
   }
 }

@@ -3,26 +3,26 @@
 // etcd with auth on: a service user whose write permission is revoked while its lease is lost keeps
 // re-registering with backoff — one log line and one onError event per failure — and is back as
 // soon as the permission is granted again; a discovery whose read is refused rejects `ready`,
-// reports errors, keeps retrying, and delivers the set once it may read. coord store has no auth
-// yet, so this suite runs on etcd only; backend-independent loop tests are in
+// reports errors, keeps retrying, and delivers the set once it may read. Runs on real etcd and on
+// coord store (which speaks etcd's auth); backend-independent loop tests are in
 // src/core/retry-until-closed.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, isCoordError, type Coord } from '../../src/index.ts';
-import { requireEtcd, startEtcd, type EtcdProcess } from '../helpers/etcd-process.ts';
-import { Etcdctl } from '../helpers/etcdctl.ts';
+import { backends, type RunningBackend } from '../helpers/backends.ts';
+import { Etcdctl, requireEtcdctl } from '../helpers/etcdctl.ts';
 import { until } from '../helpers/coord-fixture.ts';
 
 const NS = '/give-ups/';
 
-describe('background loops under permission errors (real etcd, auth on)', { skip: requireEtcd() }, () => {
-  let etcd: EtcdProcess;
+for (const b of backends()) describe(`background loops under permission errors (${b.name}, auth on)`, { skip: b.skip ?? requireEtcdctl() }, () => {
+  let etcd: RunningBackend;
   let root: Etcdctl;
   const coords: Coord[] = [];
   const asRoot = (...args: string[]) => root.ok('--user', 'root:rootpw', ...args);
 
   before(async () => {
-    etcd = await startEtcd();
+    etcd = await b.start();
     root = new Etcdctl(etcd.endpoint);
     await root.ok('user', 'add', 'root:rootpw');
     await root.ok('user', 'add', 'svc:svcpw');
