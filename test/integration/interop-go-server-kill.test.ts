@@ -119,8 +119,9 @@ for (const backend of backends()) {
         );
         assert.ok(failed.length <= WORKERS, `at most one failed call per worker (${failed.length})`);
         assert.ok(noticedAt - killedAt < 1000, `the loss was noticed ${ms(noticedAt)} ms after the kill`);
-        // Remaining TTL at the kill is between TTL - keepalive period (TTL/3) and TTL; etcd checks expiry every 500 ms.
-        assert.ok(leaseGoneMs >= 500 && leaseGoneMs <= TTL_S * 1000 + 2500, `left discovery ${leaseGoneMs} ms after the kill`);
+        // It was still listed once the process had exited (checked above): only the lease removed it,
+        // at most TTL after the last keepalive (etcd checks expiry every 500 ms, coord store on a timer).
+        assert.ok(leaseGoneMs <= TTL_S * 1000 + 2500, `left discovery ${leaseGoneMs} ms after the kill`);
         assert.equal(answeredBy('g2', reapedAt), 0, 'the killed server answers nothing after it died');
         assert.ok(answeredBy('g1', survivorsFrom) > 100 && answeredBy('g3', survivorsFrom) > 100, 'both survivors take calls');
       } finally {
