@@ -41,20 +41,19 @@ export function decodeGrpcGo(value: Buffer | string): GrpcGoEndpoint | string {
 }
 
 /**
- * The grpc-go format for register()/discover(): the target is the service name; coord puts id,
- * version, zone and weight in `Metadata` (grpc-go's resolver passes Metadata on as address
- * attributes and ignores what it does not know).
+ * The grpc-go format for register()/discover(): the target is the service name. coord writes
+ * `Metadata: null`, as Go's own `endpoints.Endpoint{Addr: …}` does, because etcd's resolver hands
+ * Metadata to grpc-go as `resolver.Address.Metadata` and a JSON object there (a Go map) crashes
+ * the Go client: grpc-go 1.33's round_robin keys a map by Address ("hash of unhashable type
+ * map[string]interface {}", seen with etcd 3.4.23), later grpc-go compares Addresses with ==
+ * (etcd-io/etcd#19700, "comparing uncomparable type"). Reading, an object Metadata a Go publisher
+ * wrote is still mapped to id, version and metadata.
  */
 export const grpcGoFormat: RegistryFormat = {
   name: 'grpc-go',
   prefix: (service) => `${service}/`,
   key: (instance) => grpcGoKey(instance.name, requireAddr(instance)),
-  value(instance) {
-    const md: Record<string, unknown> = { ...(instance.metadata ?? {}) };
-    if (instance.version !== undefined) md.version = instance.version;
-    md.id = instance.id;
-    return encodeGrpcGo(requireAddr(instance), md);
-  },
+  value: (instance) => encodeGrpcGo(requireAddr(instance)),
   decode(service, key, value) {
     const ep = decodeGrpcGo(value);
     if (typeof ep === 'string') return ep;

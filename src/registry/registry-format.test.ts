@@ -24,9 +24,10 @@ describe('registry formats on the recorded Go bytes', () => {
         const inst = f.instances[i]!;
         const leaseId = r.key.slice(r.key.lastIndexOf('/') + 1);
         assert.equal(fmt.key(inst, leaseId), r.key);
-        // Byte-equal where the Go side's field order is fixed (struct fields); grpc-go's Metadata
-        // map comes back with coord's id added, so compare it parsed.
-        if (name === 'grpc-go') assert.deepEqual(fmt.decode(f.service, r.key, Buffer.from(fmt.value(inst))), inst);
+        // Byte-equal where the Go side's field order is fixed (struct fields). coord writes grpc-go
+        // records without Metadata (an object there crashes Go's round_robin): the bytes of the
+        // first recorded one, written by Go without Metadata.
+        if (name === 'grpc-go') assert.equal(fmt.value(inst), `{"Op":0,"Addr":"${r.key.slice(f.service.length + 1)}","Metadata":null}`);
         else assert.equal(fmt.value(inst), r.value);
       }
     });
