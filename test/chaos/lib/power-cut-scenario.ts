@@ -2,7 +2,9 @@
 // while the store runs on a simulated disk; at a random moment the power goes (every unsynced byte
 // and directory change is lost, the last write torn at a random byte), the store restarts from what
 // survived, and every acknowledged write is checked: present with its value and mod revision, pairs
-// all-or-nothing, revisions contiguous and continuing. Small log segments and snapshot thresholds
+// all-or-nothing, revisions contiguous and continuing. One writer also adds auth users now and
+// then: every acknowledged user must be there after each restart (auth state is in the same log
+// and snapshots). Small log segments and snapshot thresholds
 // make segment creation and snapshot replacement happen many times per run.
 import { startStore, type StoreHandle } from '../../../src/store/index.ts';
 import { PowerCutFs, type PowerCutFsOptions, type PowerCutStats } from '../../helpers/power-cut-fs.ts';
@@ -31,7 +33,7 @@ export interface PowerCutResult {
   acknowledged: number;
   /** Acknowledged writes checked after the last restart (every one, after every restart). */
   checks: number;
-  /** Acknowledged writes missing or changed after a restart. */
+  /** Acknowledged writes (keys, pairs, auth users) missing or changed after a restart. */
   lost: number;
   /** Pairs found with one key and not the other, or with different revisions. */
   halfApplied: number;
@@ -57,6 +59,7 @@ export async function runPowerCut(options: PowerCutOptions): Promise<PowerCutRes
   const [minAcks, maxAcks] = options.acksPerCut ?? [100, 400];
   const log = options.log ?? (() => {});
   const acked = new Map<string, Acked>();
+  const ackedUsers = new Set<string>();
   let nextKey = 0;
   let maxAckedRev = 0;
   const result: PowerCutResult = { cuts: 0, acknowledged: 0, checks: 0, lost: 0, halfApplied: 0, recoveryFailures: [], disk: undefined! };
@@ -77,9 +80,15 @@ export async function runPowerCut(options: PowerCutOptions): Promise<PowerCutRes
       if (++ackedThisRound >= target) reached();
     };
     const writer = async (w: number) => {
+      let ops = 0;
       while (running) {
         const n = nextKey++;
         try {
+          if (w === 0 && ops++ % 3 === 0) {
+            await client.authCall('UserAdd', { name: `u${n}`, password: `pw${n}` });
+            ackedUsers.add(`u${n}`);
+            continue;
+          }
           if (n % 4 === 0) {
             const value = `pair-${n}`;
             const res = await client.txn({
@@ -115,11 +124,11 @@ export async function runPowerCut(options: PowerCutOptions): Promise<PowerCutRes
       log(`cut ${round + 1}: restart failed: ${(e as Error).message}`);
       break;
     }
-    const check = await verify(store.endpoint, acked, maxAckedRev);
+    const check = await verify(store.endpoint, acked, maxAckedRev, ackedUsers);
     result.checks = check.checked;
     result.lost += check.lost;
     result.halfApplied += check.halfApplied;
-    log(`cut ${round + 1}/${options.cuts}: ${acked.size} acknowledged keys checked, lost ${check.lost}, half-applied pairs ${check.halfApplied}, revision ${check.revision}`);
+    log(`cut ${round + 1}/${options.cuts}: ${acked.size} acknowledged keys and ${ackedUsers.size} users checked, lost ${check.lost}, half-applied pairs ${check.halfApplied}, revision ${check.revision}`);
     if (check.lost > 0 || check.halfApplied > 0) break;
   }
   await store.close().catch(() => {});
@@ -127,7 +136,7 @@ export async function runPowerCut(options: PowerCutOptions): Promise<PowerCutRes
   return result;
 }
 
-async function verify(endpoint: string, acked: Map<string, Acked>, maxAckedRev: number) {
+async function verify(endpoint: string, acked: Map<string, Acked>, maxAckedRev: number, ackedUsers: Set<string>) {
   const client = new RawClient(endpoint);
   try {
     const seen = new Map<string, Acked>();
@@ -147,6 +156,8 @@ async function verify(endpoint: string, acked: Map<string, Acked>, maxAckedRev: 
       const b = seen.get(`p/${n}/b`);
       if (!a || !b || a.rev !== b.rev) halfApplied++;
     }
+    const users = new Set((await client.authCall<{ users: string[] }>('UserList')).users);
+    for (const u of ackedUsers) if (!users.has(u)) lost++;
     const revision = await client.revision();
     // Revisions continue from what survived: never below an acknowledged one.
     if (revision < maxAckedRev) lost++;
