@@ -7,6 +7,7 @@ export interface ConnectionFlags {
   namespace: string;
   json?: boolean;
   timeout: string;
+  user?: string;
 }
 
 /** Adds the flags every command that talks to etcd shares. */
@@ -15,7 +16,8 @@ export function withConnection(cmd: Command): Command {
     .option('--endpoints <list>', 'etcd endpoints, comma separated', process.env.COORD_ENDPOINTS ?? '127.0.0.1:2379')
     .option('--namespace <prefix>', 'key prefix coord uses', process.env.COORD_NAMESPACE ?? '/coord/')
     .option('--json', 'machine-readable output (one JSON document or one per line)')
-    .option('--timeout <ms>', 'request timeout', '5000');
+    .option('--timeout <ms>', 'request timeout', '5000')
+    .option('--user <name[:password]>', "etcd credentials when auth is on, as etcdctl's --user (env COORD_USER; the password may come from COORD_PASSWORD)", process.env.COORD_USER);
 }
 
 let connect: typeof Connect | undefined;
@@ -32,7 +34,18 @@ export function connectFrom(flags: ConnectionFlags): Coord {
   const timeout = Number(flags.timeout);
   if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive integer, got '${flags.timeout}'`);
   if (!connect) throw new Error('connectFrom() outside action()');
-  return connect({ endpoints: flags.endpoints, namespace: flags.namespace, requestTimeoutMs: timeout });
+  return connect({ endpoints: flags.endpoints, namespace: flags.namespace, requestTimeoutMs: timeout, auth: credentials(flags.user) });
+}
+
+/** `--user name:password` (or `--user name` with COORD_PASSWORD), as etcdctl takes them. */
+function credentials(user: string | undefined): { username: string; password: string } | undefined {
+  if (user === undefined) return undefined;
+  const i = user.indexOf(':');
+  const username = i < 0 ? user : user.slice(0, i);
+  const password = i < 0 ? process.env.COORD_PASSWORD : user.slice(i + 1);
+  if (!username) throw new UsageError('--user needs a user name: --user name:password');
+  if (password === undefined) throw new UsageError(`--user ${username}: give the password as --user ${username}:PASSWORD or in COORD_PASSWORD`);
+  return { username, password };
 }
 
 /** A mistake in the command line: exit code 2. */
@@ -60,7 +73,10 @@ function describe(e: unknown, args: unknown[]): string {
     const flags = args.find((a): a is ConnectionFlags => typeof a === 'object' && a !== null && 'endpoints' in a);
     return `cannot reach etcd at ${flags?.endpoints ?? 'the given endpoints'} (${(e as CoordError).message})`;
   }
-  return (e as Error)?.message ?? String(e);
+  const message = (e as Error)?.message ?? String(e);
+  // What etcd says when auth is on and no credentials were sent; say what to do about it.
+  if (/etcdserver: user name is empty/.test(message)) return `${message} (etcd has auth on: pass --user name:password)`;
+  return message;
 }
 
 /** Prints rows as an aligned table with a header line. */

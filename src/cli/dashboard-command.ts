@@ -18,6 +18,8 @@ export function registerDashboardCommand(program: Command): void {
       action(async (f: DashboardFlags) => {
         const coord = connectFrom(f);
         try {
+          // Wrong credentials are said now, in one line, not on every page of the UI later.
+          if (f.user !== undefined) await coord.etcd.authenticate();
           // Loaded on use: every `coord` command imports this file, only this one needs Fastify and the UI.
           const { startAdmin } = await import('../admin/index.ts');
           const admin = await startAdmin({ coord, listen: f.listen, token: f.token, readOnly: f.readOnly, author: process.env.USER || 'dashboard', log: (line) => console.error(line) });

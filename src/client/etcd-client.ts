@@ -228,6 +228,15 @@ export class EtcdClient {
     return this.token;
   }
 
+  /**
+   * Checks the configured credentials now (an Authenticate call), rather than on the first request.
+   * Rejects with `permission-denied` on a wrong user or password; a server with auth off passes.
+   */
+  async authenticate(): Promise<void> {
+    this.assertOpen();
+    if (this.options.auth) await this.authToken();
+  }
+
   /** Opens a bidi stream (watch or keepalive) on the shared channel. */
   async stream(kind: 'Watch' | 'LeaseKeepAlive', signal?: AbortSignal): Promise<grpc.ClientDuplexStream<unknown, unknown>> {
     this.assertOpen();
