@@ -26,14 +26,15 @@ export function withStoreFlags(cmd: Command): Command {
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--ca <file>', 'CA bundle (PEM): require client certificates signed by it')
     .option('--max-request-bytes <n>', 'largest write request accepted', String(1.5 * 1024 * 1024))
-    .option('--max-txn-ops <n>', 'most operations in one txn branch', '128')
-    .option('--auth-root-password-file <file>', "turn etcd auth on: create user 'root' with the password in this file (first line) unless the data dir has one")
-    .option('--auth-token-ttl <s>', 'idle lifetime of auth tokens, seconds (as etcd)', '300');
+    .option('--max-txn-ops <n>', 'most operations in one txn branch', '128');
 }
 
 /** `coord store`: the etcd-compatible store alone. */
 export function registerStoreCommands(program: Command): void {
+  // Auth is for `coord store` only: `coord dev` runs the demo services, which use no credentials.
   withStoreFlags(program.command('store'))
+    .option('--auth-root-password-file <file>', "turn etcd auth on: create user 'root' with the password in this file (first line) unless the data dir has one")
+    .option('--auth-token-ttl <s>', 'idle lifetime of auth tokens, seconds (as etcd)', '300')
     .description('run coord store, an embedded etcd-compatible server')
     .action(async (flags: StoreFlags) => {
       await runStore(flags, flags.memory ? undefined : (flags.dataDir ?? 'default.coord'));
