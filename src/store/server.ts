@@ -142,9 +142,18 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   }
   const auth = state.auth;
   /** The caller named by a call's token (etcd reads `token`, or `authorization` from its HTTP gateway). */
-  const who = (call: { metadata: grpc.Metadata }): AuthInfo | undefined => {
+  const clientCertAuth = !!options.tls?.ca;
+  const who = (call: { metadata: grpc.Metadata; getAuthContext?: () => { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } }): AuthInfo | undefined => {
     const v = call.metadata.get('token')[0] ?? call.metadata.get('authorization')[0];
-    return auth.identify(v === undefined ? undefined : String(v));
+    if (v !== undefined) return auth.identify(String(v));
+    // etcd's --client-cert-auth: without a token, a verified client certificate's common name is
+    // the user (coord store verifies client certificates whenever it is given a CA).
+    if (clientCertAuth) {
+      const cn = call.getAuthContext?.().sslPeerCertificate?.subject?.CN;
+      const name = Array.isArray(cn) ? cn[0] : cn;
+      if (name) return { username: name };
+    }
+    return undefined;
   };
   /** etcd's checkLeasePuts: changing a lease's keys (revoking it, or attaching a put) needs write on each. */
   const checkLeaseKeys = (info: AuthInfo | undefined, id: string | number) => {
