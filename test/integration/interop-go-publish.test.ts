@@ -35,7 +35,9 @@ for (const backend of backends()) {
       const name = `${f.prefix('publish')}echo`.replace(/\//g, '-');
       const reg = await c.register({ id: 'e-1', name, version: '1.2.0', endpoints: ['grpc://127.0.0.1:7101'], metadata: { zone: 'a' } }, { ttl: 5, formats: ['grpc-go', 'kratos', 'go-zero'] });
       // No Metadata: an object there crashes Go clients of etcd's resolver (see registry-format-grpc-go.ts).
-      assert.equal(await goList(name), `${name}/127.0.0.1:7101 127.0.0.1:7101 null\n`);
+      const fromGo = await goList(name);
+      console.log(`${backend.name}: Go endpoints.Manager.List of ${name}: ${fromGo.trimEnd()}`);
+      assert.equal(fromGo, `${name}/127.0.0.1:7101 127.0.0.1:7101 null\n`);
       const lease = (await c.etcd.get(reg.key))!.lease;
       const foreign = [`${name}/127.0.0.1:7101`, `/microservices/${name}/e-1`, `${name}/${lease}`];
       for (const key of foreign) assert.equal((await c.etcd.get(key))?.lease, lease, `${key} is under the registration's lease`);
@@ -56,6 +58,7 @@ for (const backend of backends()) {
       const { service } = echoService();
       const server = await serve({ coord: c, name, services: [[service, echoHandlers('s-1')]], formats: ['grpc-go'], signals: false, drainDelayMs: 300, graceMs: 100, log: () => {} });
       const listed = await goList(name);
+      console.log(`${backend.name}: Go endpoints.Manager.List of serve()'s ${name}: ${listed.trimEnd()}`);
       assert.match(listed, new RegExp(`^${name}/127\\.0\\.0\\.1:\\d+ 127\\.0\\.0\\.1:\\d+ null\n$`), listed);
       const closing = server.close();
       await until(async () => (await goList(name)) === '', 5000, 'gone from the Go view once draining');
