@@ -4,7 +4,7 @@ export { EtcdClient, compare, op, prefixEnd, type ClientOptions, type KeyValue }
 export { Session, SessionSupervisor, type SessionOptions } from './client/session.ts';
 export type { Watcher, WatchOptions, WatchEvent, WatchBatch } from './client/watch-manager.ts';
 export type { ServiceInstance } from './registry/instance.ts';
-export type { Registration, RegisterOptions } from './registry/registration.ts';
+export type { ForeignKeyConflict, Registration, RegisterOptions } from './registry/registration.ts';
 export type { Discovery, DiscoverySnapshot } from './registry/discovery.ts';
 export type { LockHandle, LockOptions } from './lock/lock.ts';
 export type { Permit, SemaphoreOptions } from './lock/semaphore.ts';

@@ -157,11 +157,31 @@ export interface InstanceView {
   /** Why the record could not be read as an instance; the other fields are then placeholders. */
   malformed?: string;
   metrics: InstanceMetrics | null;
+  /**
+   * Foreign-format records only: `<service>/<id>` of the coord instance that published this record
+   * (`register(…, { formats })`: the record is under that instance's lease).
+   */
+  publishedBy?: string;
 }
+
+/**
+ * The registry layout a service is listed from: coord's own (`<ns>services/<name>/<id>`) or a Go
+ * framework's (grpc-go's etcd naming/endpoints, Kratos' etcd registry, go-zero's discov), see
+ * docs/interop-go.md.
+ */
+export type ServiceFormat = 'coord' | 'grpc-go' | 'kratos' | 'go-zero';
 
 /** A service and its instances (`/api/services/:name`). */
 export interface ServiceView {
+  /**
+   * The service name; for a grpc-go or go-zero service, the target / key its records live under
+   * (e.g. `svc/echo`).
+   */
   name: string;
+  /** Where its records were read from: `coord`, or the foreign format (listed separately, read-only). */
+  format: ServiceFormat;
+  /** Foreign formats: the key prefix its records were read under. */
+  prefix?: string;
   serving: number;
   draining: number;
   /** Records under the service that are not valid instances (listed, flagged). */
@@ -170,10 +190,17 @@ export interface ServiceView {
   instances: InstanceView[];
 }
 
-/** `/api/services`: every registered service. */
+/**
+ * `/api/services`: every registered service — coord's own first, then the foreign-format services
+ * the admin server knows where to find (AdminOptions.foreignServices, Kratos' namespace, and the
+ * foreign records coord instances publish), sorted by format and name.
+ */
 export interface ServicesView {
+  /** Revision of coord's own records (foreign records are read when asked, at a later revision). */
   revision: number;
   services: ServiceView[];
+  /** Set when the foreign-format records could not be read (coord's own services are still listed). */
+  foreignError?: string;
 }
 
 /** The format a config value was published in. */

@@ -4,7 +4,9 @@ import type { ClientOptions } from '../client/etcd-client.ts';
 import { checkBind, parseListen } from './auth.ts';
 import { ClusterInfo } from './cluster-info.ts';
 import type { AdminContext } from './context.ts';
+import { registryFormat } from '../registry/registry-format.ts';
 import { ensureDashboard } from './dashboard-build.ts';
+import { ForeignServices, type ForeignServiceSource } from './foreign-services.ts';
 import type { InstanceMetricsSource } from './instance-metrics.ts';
 import { InstanceProbe } from './instance-probe.ts';
 import { LiveView } from './live-view.ts';
@@ -12,6 +14,7 @@ import { createServer, type ServerOptions } from './server.ts';
 
 export type * from './api-types.ts';
 export type { InstanceMetricsSource, TopologyEdge } from './instance-metrics.ts';
+export type { ForeignServiceSource } from './foreign-services.ts';
 
 /** Options for {@link startAdmin}; defaults in each field's doc. */
 export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 'auth' | 'requestTimeoutMs'> {
@@ -39,6 +42,16 @@ export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 
    * Prometheus endpoint when it advertises one. `false`: none (the UI shows "n/a").
    */
   instanceMetrics?: InstanceMetricsSource | false;
+  /**
+   * Services published in a Go framework's registry layout to list beside coord's own (marked with
+   * their format, read-only): grpc-go and go-zero keys have no fixed prefix, so name their targets,
+   * e.g. `[{ format: 'grpc-go', target: 'svc/echo' }]`. Also listed without naming them: every
+   * Kratos service under `kratosNamespace`, and the foreign records coord instances publish
+   * (`register(…, { formats })`) with the other records of their target. Default none.
+   */
+  foreignServices?: ForeignServiceSource[];
+  /** Kratos' registry namespace to list every service of, or false for none. Default `/microservices`. */
+  kratosNamespace?: string | false;
   /** Author recorded for config changes that name none. Default `dashboard`. */
   author?: string;
   /** One line per notable event (dashboard build, watch re-read, internal errors). Default: none. */
@@ -63,12 +76,14 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
   const log = options.log ?? (() => {});
   const { host, port } = parseListen(options.listen ?? '127.0.0.1:0');
   checkBind(host, options.token);
+  for (const s of options.foreignServices ?? []) registryFormat(s.format); // unknown: invalid-argument
   const coord =
     options.coord ??
     connect({ endpoints: options.endpoints, namespace: options.namespace, tls: options.tls, auth: options.auth, requestTimeoutMs: options.requestTimeoutMs, log });
   const live = new LiveView(coord.etcd, coord.namespace, log);
   const probe = options.instanceMetrics === undefined ? new InstanceProbe() : undefined;
   const metrics = options.instanceMetrics === false ? undefined : (options.instanceMetrics ?? probe);
+  const foreign = new ForeignServices(coord.etcd, { sources: options.foreignServices, kratosNamespace: options.kratosNamespace }, (i) => metrics?.metrics(i) ?? null, log);
   const cluster = new ClusterInfo({ client: coord.etcd, tls: options.tls });
   const cleanup = async () => {
     live.close();
@@ -81,6 +96,7 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
       coord,
       live,
       cluster,
+      foreign,
       metrics,
       info: {
         namespace: coord.namespace,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CoordError } from '../core/errors.ts';
 import { decodeInstance } from '../registry/instance.ts';
-import type { InstanceView, ServicesView, ServiceView, TopologyView } from './api-types.ts';
+import type { InstanceView, ServiceFormat, ServicesView, ServiceView, TopologyView } from './api-types.ts';
 import type { AdminContext } from './context.ts';
 import { parseInput } from './errors-http.ts';
 import { patchInstance } from './instance-actions.ts';
@@ -10,6 +10,7 @@ import { leaseHex } from './kv-decode.ts';
 import type { MirroredKey } from './keyspace-mirror.ts';
 
 const nameParams = z.object({ name: z.string().min(1) });
+const formatQuery = z.object({ format: z.enum(['coord', 'grpc-go', 'kratos', 'go-zero']).optional() });
 const instanceParams = z.object({ name: z.string().min(1), id: z.string().min(1) });
 const patchBody = z
   .object({
@@ -31,13 +32,27 @@ export function servicesRoutes(app: FastifyInstance, ctx: AdminContext): void {
       if (!byName.has(v.service)) byName.set(v.service, []);
       byName.get(v.service)!.push(v);
     }
-    const services = [...byName].map(([name, instances]) => serviceView(name, instances));
-    return { revision: ctx.live.mirror.revision, services };
+    const services = [...byName].map(([name, instances]) => serviceView(name, instances, 'coord'));
+    const revision = ctx.live.mirror.revision;
+    try {
+      for (const f of await listForeign(ctx)) services.push(serviceView(f.name, f.instances, f.format, f.prefix));
+    } catch (e) {
+      const foreignError = `the foreign-format registries could not be read: ${(e as Error).message}`;
+      ctx.foreign.logOnce(foreignError);
+      return { revision, services, foreignError };
+    }
+    return { revision, services };
   });
 
   app.get('/api/services/:name', async (req): Promise<ServiceView & { revision: number }> => {
     const { name } = parseInput(nameParams, req.params, 'path');
+    const { format } = parseInput(formatQuery, req.query, 'query');
     await ctx.live.fresh();
+    if (format && format !== 'coord') {
+      const f = (await listForeign(ctx)).find((s) => s.format === format && s.name === name);
+      if (!f) throw new CoordError('not-found', `no ${format} service ${JSON.stringify(name)} is listed`);
+      return { ...serviceView(f.name, f.instances, f.format, f.prefix), revision: ctx.live.mirror.revision };
+    }
     const prefix = `${ctx.live.mirror.ns}services/${name}/`;
     const instances = ctx.live.mirror
       .list('services')
@@ -45,7 +60,7 @@ export function servicesRoutes(app: FastifyInstance, ctx: AdminContext): void {
       .map((k) => view(ctx, k))
       .filter((v): v is InstanceView => v !== undefined);
     if (instances.length === 0) throw new CoordError('not-found', `no instance of service ${JSON.stringify(name)} is registered`);
-    return { ...serviceView(name, instances), revision: ctx.live.mirror.revision };
+    return { ...serviceView(name, instances, 'coord'), revision: ctx.live.mirror.revision };
   });
 
   // Who calls whom (from the instances' own client metrics); unavailable without a source that knows.
@@ -62,10 +77,22 @@ export function servicesRoutes(app: FastifyInstance, ctx: AdminContext): void {
   });
 }
 
-function serviceView(name: string, instances: InstanceView[]): ServiceView {
+/** The foreign-format services, tied to coord's instances by lease (see foreign-services.ts). */
+function listForeign(ctx: AdminContext) {
+  const ns = `${ctx.live.mirror.ns}services/`;
+  const coord = ctx.live.mirror.list('services').flatMap((k) => {
+    const [service, id, ...rest] = k.key.slice(ns.length).split('/');
+    return service && id && rest.length === 0 ? [{ service, id, lease: k.lease }] : [];
+  });
+  return ctx.foreign.list(coord);
+}
+
+function serviceView(name: string, instances: InstanceView[], format: ServiceFormat, prefix?: string): ServiceView {
   const ok = instances.filter((i) => !i.malformed);
   return {
     name,
+    format,
+    ...(prefix === undefined ? {} : { prefix }),
     instances,
     serving: ok.filter((i) => i.status === 'serving').length,
     draining: ok.filter((i) => i.status === 'draining').length,

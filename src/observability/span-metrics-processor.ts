@@ -13,6 +13,7 @@ const REGISTRY_EVENTS: Record<string, string> = {
   'coord.registry.deregister': 'deregistered',
   'coord.registry.lost': 'lost',
   'coord.registry.error': 'error',
+  'coord.registry.conflict': 'conflict',
   'coord.discovery.error': 'discovery_error',
 };
 
@@ -63,7 +64,7 @@ export class SpanMetricsProcessor implements SpanProcessor {
       default: {
         const event = REGISTRY_EVENTS[span.name];
         // Losses and errors are recorded as failed spans; a failed register or deregister did not happen.
-        if (event && (!failed || event === 'lost' || event.endsWith('error'))) m.registryEvents.inc({ service: str('coord.service.name'), event });
+        if (event && (!failed || event === 'lost' || event === 'conflict' || event.endsWith('error'))) m.registryEvents.inc({ service: str('coord.service.name'), event });
       }
     }
   }

@@ -2,7 +2,7 @@ import { CoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import { traced, tracedEvent } from '../core/tracing.ts';
 import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
-import { op, type EtcdClient } from '../client/etcd-client.ts';
+import { op, type EtcdClient, type KeyValue } from '../client/etcd-client.ts';
 import { SessionSupervisor, type Session } from '../client/session.ts';
 import type { Watcher } from '../client/watch-manager.ts';
 import { decodeInstance, encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
@@ -42,6 +42,14 @@ export class Registration {
    * (a permission error counts too). Both are retried with backoff until deregister().
    */
   readonly onError = this.errorEmitter.on;
+  private readonly conflictEmitter = new Emitter<ForeignKeyConflict>();
+  /**
+   * A foreign-format key this registration wrote was already held under another lease: another
+   * instance publishes the same key (for grpc-go, the same `<name>/<host:port>`). Go clients then
+   * see one endpoint, removed when the lease of whoever wrote it last ends. Reported once per key
+   * and other lease, with a log line.
+   */
+  readonly onConflict = this.conflictEmitter.on;
   private readonly closer = new AbortController();
   readonly key: string;
   private instance: ServiceInstance;
@@ -50,6 +58,10 @@ export class Registration {
   private watcher: Watcher | undefined;
   /** Revision of this client's latest write of the record; older or equal events are its own. */
   private lastOwnRevision = 0;
+  /** Every lease this registration wrote under: a foreign key held by one of them is not a conflict. */
+  private readonly ownLeases = new Set<string>();
+  /** `<key> <other lease>` pairs already reported, so a conflict is logged once, not on every write. */
+  private readonly reported = new Set<string>();
 
   private constructor(
     private readonly client: EtcdClient,
@@ -61,7 +73,11 @@ export class Registration {
   ) {
     this.instance = { ...instance };
     this.key = serviceKey(ns, instance.name, instance.id);
+    this.servicePrefix = serviceKey(ns, instance.name);
   }
+
+  /** `<ns>services/<name>/`: where the other coord instances of this service are. */
+  private readonly servicePrefix: string;
 
   static create(client: EtcdClient, ns: string, instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
     return traced('coord.registry.register', spanAttributes(instance), () => Registration.start(client, ns, instance, options));
@@ -179,9 +195,11 @@ export class Registration {
     const run = async () => {
       for (let attempt = 0; !this.closed && !s.lost; attempt++) {
         try {
-          const { ops, foreignKeys } = this.writeOps(s.lease);
-          const { revision } = await this.client.txn({ success: ops }, { signal: s.signal });
+          const { ops, foreignKeys, foreignPuts } = this.writeOps(s.lease);
+          this.ownLeases.add(s.lease);
+          const { revision, responses } = await this.client.txn({ success: ops }, { signal: s.signal });
           this.foreignKeys = foreignKeys;
+          for (const [i, f] of foreignPuts) this.checkConflict(f, responses[i]?.prevKv, s.lease);
           this.lastOwnRevision = Math.max(this.lastOwnRevision, revision);
           this.registeredEmitter.emit({ lease: s.lease, revision });
           return;
@@ -200,18 +218,60 @@ export class Registration {
   private foreignKeys = new Set<string>();
 
   /** coord's record plus the foreign formats' keys (deleted while draining), as one txn's operations. */
-  private writeOps(lease: string): { ops: ReturnType<typeof op.put>[]; foreignKeys: Set<string> } {
+  private writeOps(lease: string): { ops: ReturnType<typeof op.put>[]; foreignKeys: Set<string>; foreignPuts: Array<[number, RegistryFormat]> } {
     const ops = [op.put(this.key, encodeInstance(this.instance), { lease })];
     const wanted = new Set<string>();
+    // Index in `ops` of each foreign put; its prevKv tells whether another lease held the key.
+    const foreignPuts: Array<[number, RegistryFormat]> = [];
     if ((this.instance.status ?? 'serving') !== 'draining') {
       for (const f of this.formats) {
         const key = f.key(this.instance, lease);
         wanted.add(key);
-        ops.push(op.put(key, f.value(this.instance), { lease }));
+        foreignPuts.push([ops.length, f]);
+        ops.push(op.put(key, f.value(this.instance), { lease, prevKv: true }));
       }
     }
     for (const key of this.foreignKeys) if (!wanted.has(key)) ops.push(op.delete(key));
-    return { ops, foreignKeys: wanted };
+    return { ops, foreignKeys: wanted, foreignPuts };
+  }
+
+  /**
+   * Called after each write with the value a foreign put replaced: held under a lease that is not
+   * this registration's (another instance's, or none: a publisher without a lease), it is a
+   * conflict — two instances publish the same foreign key.
+   */
+  private checkConflict(format: RegistryFormat, prev: KeyValue | undefined, lease: string): void {
+    if (!prev || this.ownLeases.has(prev.lease)) return;
+    const seen = `${prev.key} ${prev.lease}`;
+    if (this.reported.has(seen)) return;
+    this.reported.add(seen);
+    void this.reportConflict(format, prev, lease);
+  }
+
+  private async reportConflict(format: RegistryFormat, prev: KeyValue, lease: string): Promise<void> {
+    // Name the other instance when it is a coord registration of this service (same lease).
+    let otherInstance: string | undefined;
+    if (prev.lease !== '0') {
+      try {
+        const { kvs } = await this.client.range(this.servicePrefix, { prefix: true, signal: this.closer.signal });
+        const other = kvs.find((kv) => kv.lease === prev.lease);
+        if (other) otherInstance = `${this.instance.name}/${other.key.slice(this.servicePrefix.length)}`;
+      } catch {
+        // only for the message: the conflict is reported either way
+      }
+    }
+    const hex = (l: string) => (l === '0' ? 'no lease' : `lease ${BigInt(l).toString(16)}`);
+    const conflict: ForeignKeyConflict = {
+      format: format.name,
+      key: prev.key,
+      lease: BigInt(lease).toString(16),
+      otherLease: prev.lease === '0' ? null : BigInt(prev.lease).toString(16),
+      ...(otherInstance ? { otherInstance } : {}),
+    };
+    const other = otherInstance ? `coord instance ${otherInstance} (${hex(prev.lease)})` : `another publisher (${hex(prev.lease)}${prev.lease === '0' ? '' : ', not a coord instance of this service'})`;
+    const message = `${format.name} key ${prev.key} is published by two instances: ${other} and ${this.instance.name}/${this.instance.id} (${hex(lease)}), which wrote it now; Go clients see one endpoint, removed when the lease of whichever wrote it last ends`;
+    this.log(`registry: ${message}`);
+    tracedEvent('coord.registry.conflict', { ...spanAttributes(this.instance), 'coord.registry.format': format.name, 'coord.registry.key': prev.key }, () => this.conflictEmitter.emit(conflict), message);
   }
 
   /** Removes the instance (revokes its lease) and stops re-registering. */
@@ -226,6 +286,18 @@ export class Registration {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.deregister();
   }
+}
+
+/** Two instances publish the same foreign key (Registration.onConflict). Leases in lowercase hex. */
+export interface ForeignKeyConflict {
+  format: RegistryFormatName;
+  key: string;
+  /** This registration's lease, which now holds the key. */
+  lease: string;
+  /** The lease the key was held under before; null when it had none. */
+  otherLease: string | null;
+  /** `<name>/<id>` of the coord instance holding `otherLease`, when it is one of this service. */
+  otherInstance?: string;
 }
 
 function spanAttributes(instance: ServiceInstance): { 'coord.service.name': string; 'coord.service.instance_id': string } {

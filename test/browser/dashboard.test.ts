@@ -1,8 +1,8 @@
 // The dashboard in Debian's Chromium (driven by playwright-core) against a real coord store: every
 // page opens and shows live state; a config change published through the editor reaches a
 // library subscriber and is rolled back; a drain from the Services page reaches discovery; a
-// revoked registration vanishes without a reload; token login; read-only mode. Screenshots go to
-// test-results/.
+// revoked registration vanishes without a reload; services in Go registry layouts are listed marked
+// with their format; token login; read-only mode. Screenshots go to test-results/.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -10,6 +10,7 @@ import { launchChromium, requireChromium, SHOTS } from './browser-fixture.ts';
 import { startAdmin, type AdminOptions } from '../../src/admin/index.ts';
 import { connect, type ConfigValue, type Coord } from '../../src/index.ts';
 import { startStore } from '../../src/store/index.ts';
+import { encodeGrpcGo } from '../../src/registry/registry-format-grpc-go.ts';
 import { waitFor } from '../integration/admin-fixture.ts';
 
 const T = 30_000;
@@ -208,6 +209,52 @@ describe('dashboard in Chromium', { skip: requireChromium() }, () => {
     await page.getByTestId('instance-inventory-2').waitFor({ state: 'detached' });
     assert.equal(await page.getByTestId('instance-inventory-1').count(), 1);
     await shot(page, 'services-instance-gone');
+  });
+
+  it('lists foreign-format services with their format marked, read-only', async (t) => {
+    // Foreign keys live outside the namespace: removed by this hook, registered before setup's
+    // (hooks run in order) so its client is still open.
+    const target = 'svc/go-echo';
+    const kratosKey = '/microservices/helloworld/a1b2';
+    const raw = connect({ endpoints: store!.endpoint });
+    t.after(async () => {
+      await raw.etcd.delete(`${target}/`, { prefix: true });
+      await raw.etcd.delete(kratosKey);
+      await raw.close();
+    });
+    const { url, lib, page } = await setup(t, { foreignServices: [{ format: 'grpc-go', target }] });
+    // What Go's endpoints.Manager writes (test/fixtures/registry-formats/grpc-go.json), and Kratos' bytes.
+    await raw.etcd.put(`${target}/127.0.0.1:50051`, encodeGrpcGo('127.0.0.1:50051'));
+    await raw.etcd.put(kratosKey, JSON.stringify({ id: 'a1b2', name: 'helloworld', version: 'v1.0.0', metadata: { zone: 'z1' }, endpoints: ['http://127.0.0.1:8000', 'grpc://127.0.0.1:9000'] }));
+    const reg = await lib.register({ id: 'billing-1', name: 'billing', endpoints: ['grpc://127.0.0.1:6101'] }, { formats: ['grpc-go'] });
+    t.after(() => reg.deregister());
+
+    await page.goto(`${url}services`);
+    const goCard = page.getByTestId(`service-grpc-go-${target}`);
+    await goCard.getByTestId('format').getByText('grpc-go', { exact: true }).waitFor();
+    assert.equal(await goCard.getByTestId('format').isVisible(), true);
+    await goCard.getByTestId('instance-127.0.0.1:50051').waitFor();
+    const kratosCard = page.getByTestId('service-kratos-helloworld');
+    await kratosCard.getByTestId('format').getByText('kratos', { exact: true }).waitFor();
+    assert.equal(await kratosCard.getByTestId('format').isVisible(), true);
+    // coord's own service carries no format badge; the grpc-go record it publishes is listed
+    // beside it, marked, with its publisher, and without coord's drain / weight actions.
+    const own = page.getByTestId('service-billing');
+    await own.getByTestId('instance-billing-1').waitFor();
+    assert.equal(await own.getByTestId('format').count(), 0);
+    const published = page.getByTestId('service-grpc-go-billing');
+    await published.getByTestId('format').getByText('grpc-go', { exact: true }).waitFor();
+    await published.getByTestId('published-by').getByText('by billing/billing-1').waitFor();
+    for (const card of [goCard, kratosCard, published]) {
+      assert.equal(await card.getByTestId('drain').count(), 0);
+      assert.equal(await card.getByTestId('edit-weight').count(), 0);
+    }
+    assert.match((await goCard.getByTestId('format').getAttribute('title'))!, /naming\/endpoints.*under svc\/go-echo\/ \(read-only\)/);
+    await shot(page, 'services-foreign');
+
+    // Foreign records are not on the admin's watch: the page polls, so a removed one goes without a reload.
+    await raw.etcd.delete(kratosKey);
+    await kratosCard.waitFor({ state: 'detached' });
   });
 
   it('asks for the token when the server requires one', async (t) => {

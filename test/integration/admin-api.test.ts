@@ -79,7 +79,7 @@ for (const server of servers) {
       const [inst] = listed.instances;
       assert.deepEqual(
         { ...listed, instances: undefined },
-        { name: 'orders', serving: 1, draining: 0, malformed: 0, versions: ['1.4.0'], instances: undefined },
+        { name: 'orders', format: 'coord', serving: 1, draining: 0, malformed: 0, versions: ['1.4.0'], instances: undefined },
       );
       const before = (await lib.etcd.get(`${ns}services/orders/o1`))!;
       assert.deepEqual(

@@ -82,6 +82,8 @@ for (const backend of backends()) {
       const final = (await go.waitFor((l) => l.event === 'final', 'the final counts')) as Counts;
       assert.deepEqual(await go.exited, { code: 0, signal: null }, go.stderr());
 
+      // The Go client's own output: one JSON line every REPORT_MS (first shown) and its final counts.
+      console.log(`${backend.name}: Go client printed ${go.lines.length} lines; first ${JSON.stringify(go.lines[0])}; last ${JSON.stringify(final)}${go.stderr().trim() ? `; stderr: ${go.stderr().trim().slice(-500)}` : ''}`);
       console.log(`${backend.name}: Go client ${final.calls} calls, ${final.failed} failed, by server ${JSON.stringify(final.byServer)} (${replaced.join(', ')}); Go calls on each old server while it drained: ${drainCalls.join(', ')}; errors ${JSON.stringify(final.errors)}`);
       assert.equal(final.failed, 0, `Go calls failed: ${JSON.stringify(final.errors)}`);
       assert.equal(final.ok, final.calls);

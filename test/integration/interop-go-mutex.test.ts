@@ -49,7 +49,12 @@ for (const backend of backends()) {
         return stdout.trim();
       };
       const outputs = await Promise.all([goWorker(), nodeWorker(), goWorker(), nodeWorker()]);
-      for (const [i, out] of outputs.entries()) console.log(`--- ${i % 2 === 0 ? 'Go' : 'Node'} worker ${i}\n${out}`);
+      // Each worker's own lines, summed up: the first and last round, and any failed swap in full.
+      for (const [i, out] of outputs.entries()) {
+        const lines = out.split('\n');
+        const failed = lines.filter((l) => !l.endsWith('ok=true'));
+        console.log(`${backend.name}: ${i % 2 === 0 ? 'Go' : 'Node'} worker ${i}: ${lines.length} rounds, ${failed.length} failed swaps; first "${lines[0]}", last "${lines.at(-1)}"${failed.length ? `; failed: ${failed.join(' | ')}` : ''}`);
+      }
       const all = outputs.join('\n').split('\n');
       assert.equal(all.length, 4 * ROUNDS);
       assert.deepEqual(all.filter((l) => !l.endsWith('ok=true')), [], 'a swap failed: two holders overlapped');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { connect, isCoordError, type Coord } from '../../src/index.ts';
+import { connect, isCoordError, type Coord, type ForeignKeyConflict } from '../../src/index.ts';
 import { backends } from '../helpers/backends.ts';
 import { useBackend } from '../helpers/conformance.ts';
 import { buildGoProgram, requireGo } from '../helpers/go-program.ts';
@@ -35,7 +35,9 @@ for (const backend of backends()) {
       const name = `${f.prefix('publish')}echo`.replace(/\//g, '-');
       const reg = await c.register({ id: 'e-1', name, version: '1.2.0', endpoints: ['grpc://127.0.0.1:7101'], metadata: { zone: 'a' } }, { ttl: 5, formats: ['grpc-go', 'kratos', 'go-zero'] });
       // No Metadata: an object there crashes Go clients of etcd's resolver (see registry-format-grpc-go.ts).
-      assert.equal(await goList(name), `${name}/127.0.0.1:7101 127.0.0.1:7101 null\n`);
+      const fromGo = await goList(name);
+      console.log(`${backend.name}: Go endpoints.Manager.List of ${name}: ${fromGo.trimEnd()}`);
+      assert.equal(fromGo, `${name}/127.0.0.1:7101 127.0.0.1:7101 null\n`);
       const lease = (await c.etcd.get(reg.key))!.lease;
       const foreign = [`${name}/127.0.0.1:7101`, `/microservices/${name}/e-1`, `${name}/${lease}`];
       for (const key of foreign) assert.equal((await c.etcd.get(key))?.lease, lease, `${key} is under the registration's lease`);
@@ -56,10 +58,58 @@ for (const backend of backends()) {
       const { service } = echoService();
       const server = await serve({ coord: c, name, services: [[service, echoHandlers('s-1')]], formats: ['grpc-go'], signals: false, drainDelayMs: 300, graceMs: 100, log: () => {} });
       const listed = await goList(name);
+      console.log(`${backend.name}: Go endpoints.Manager.List of serve()'s ${name}: ${listed.trimEnd()}`);
       assert.match(listed, new RegExp(`^${name}/127\\.0\\.0\\.1:\\d+ 127\\.0\\.0\\.1:\\d+ null\n$`), listed);
       const closing = server.close();
       await until(async () => (await goList(name)) === '', 5000, 'gone from the Go view once draining');
       await closing;
+    });
+
+    it('two instances publishing the same grpc-go key (same host:port) are detected and logged, on both sides; so is a Go publisher of it', async (t) => {
+      const c = connect({ endpoints: [f.endpoint], namespace: `/${f.prefix('dup')}` });
+      coords.push(c);
+      const name = `${f.prefix('dup')}echo`.replace(/\//g, '-');
+      const logs: string[] = [];
+      const log = (line: string) => logs.push(line);
+      const conflicts: ForeignKeyConflict[] = [];
+      const addr = '127.0.0.1:7201';
+      const key = `${name}/${addr}`;
+      const r1 = await c.register({ id: 'e-1', name, endpoints: [`grpc://${addr}`] }, { ttl: 5, formats: ['grpc-go'], log });
+      // (e-2's own report may come before a listener added after register() returns: its log line is checked.)
+      r1.onConflict((x) => conflicts.push(x));
+      assert.deepEqual(logs.filter((l) => /published by two instances/.test(l)), [], 'no conflict while one instance publishes the key');
+      const r2 = await c.register({ id: 'e-2', name, endpoints: [`grpc://${addr}`] }, { ttl: 5, formats: ['grpc-go'], log });
+      const lease1 = BigInt((await c.etcd.get(r1.key))!.lease).toString(16);
+      const lease2 = BigInt((await c.etcd.get(r2.key))!.lease).toString(16);
+      const line2 = await until(() => logs.find((l) => l.includes('e-2 (lease')) ?? '', 5000, 'the second instance to log the conflict');
+      assert.equal(
+        line2,
+        `registry: grpc-go key ${key} is published by two instances: coord instance ${name}/e-1 (lease ${lease1}) and ${name}/e-2 (lease ${lease2}), which wrote it now; Go clients see one endpoint, removed when the lease of whichever wrote it last ends`,
+      );
+      // The key now follows e-2's lease; e-1's next write takes it back and reports e-2.
+      await r1.setMetadata({ zone: 'b' });
+      const line1 = await until(() => logs.find((l) => l.includes(`and ${name}/e-1 (lease`)) ?? '', 5000, 'the first instance to log the conflict');
+      assert.match(line1, new RegExp(`coord instance ${name}/e-2 \\(lease ${lease2}\\) and ${name}/e-1 \\(lease ${lease1}\\)`));
+      assert.deepEqual(
+        conflicts.map((x) => [x.format, x.key, x.lease, x.otherLease, x.otherInstance]),
+        [['grpc-go', key, lease1, lease2, `${name}/e-2`]],
+      );
+      // Reported once per key and other lease, not on every write.
+      await r1.setMetadata({ zone: 'c' });
+      assert.equal(logs.filter((l) => /published by two instances/.test(l)).length, 2);
+      await r1.deregister();
+      await r2.deregister();
+
+      // A Go publisher (endpoints.Manager, no lease) holds the key when coord registers the same address.
+      const goAddr = '127.0.0.1:7202';
+      await promisify(execFile)(bin, ['-endpoint', f.endpoint, '-mode', 'add', '-target', name, '-addr', goAddr], { timeout: 30_000 });
+      const r3 = await c.register({ id: 'e-3', name, endpoints: [`grpc://${goAddr}`] }, { ttl: 5, formats: ['grpc-go'], log });
+      t.after(() => r3.deregister());
+      const line3 = await until(() => logs.find((l) => l.includes(`${name}/${goAddr}`)) ?? '', 5000, 'the conflict with the Go publisher to be logged');
+      assert.match(line3, new RegExp(`^registry: grpc-go key ${name}/${goAddr} is published by two instances: another publisher \\(no lease\\) and ${name}/e-3 \\(lease [0-9a-f]+\\)`));
+      t.diagnostic(line2);
+      t.diagnostic(line1);
+      t.diagnostic(line3);
     });
 
     it('an unknown format is an invalid-argument error at register()', async () => {

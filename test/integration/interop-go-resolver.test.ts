@@ -42,6 +42,7 @@ for (const suite of suites) {
       await go('-mode', 'add', '-target', target, '-addr', b.address, '-metadata', '{"weight":3}');
       await f.coord.etcd.put(`${target}/garbage`, 'not json');
       await f.coord.etcd.put(`${target}/dup`, JSON.stringify({ Op: 0, Addr: a.address, Metadata: null }));
+      console.log(`Go endpoints.Manager.List of ${target} (${suite.name}):\n${(await go('-mode', 'list', '-target', target)).trimEnd()}`);
       const client = f.client(`etcd:///${target}?format=grpc-go`, { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ p2c_ewma: {} }] }) });
       const t = await f.tally(client, 40, 4);
       console.log(`grpc-go format, ${suite.name}: ${JSON.stringify([...t.counts])}, errors ${t.errors.length}`);

@@ -110,6 +110,8 @@ for (const backend of backends()) {
             `The killed server left discovery ${leaseGoneMs} ms after the kill (lease TTL ${TTL_S} s); ` +
             `from then g1 answered ${answeredBy('g1', survivorsFrom)}, g3 ${answeredBy('g3', survivorsFrom)}, g2 ${answeredBy('g2', survivorsFrom)}.`,
         );
+        // The Go servers' own output (JSON lines on stdout, notes on stderr), the killed one's included.
+        for (const s of servers) console.log(`Go server ${s.id} (pid ${s.p.pid}): ${s.p.lines.map((l) => JSON.stringify(l)).join(' ')}${s.p.stderr().trim() ? ` | stderr: ${s.p.stderr().trim().slice(-300)}` : ''}`);
         // Only calls already sent on the killed server's connection fail, with UNAVAILABLE, at
         // once; no call started after grpc-js saw the connection go is routed there.
         assert.deepEqual(

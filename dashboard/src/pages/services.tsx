@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { InstanceView, ServicesView } from '../../../src/admin/api-types.ts';
+import type { InstanceView, ServicesView, ServiceView } from '../../../src/admin/api-types.ts';
 import { api, get, seg } from '../api.ts';
 import { ActionButton, Badge, Card, Empty, ErrorBox, MetricCell, Since, useInfo, usePolling, useResource } from '../components.tsx';
 import { useLiveReload } from '../live.ts';
@@ -9,8 +9,10 @@ export function ServicesPage() {
   const r = useResource((signal) => get<ServicesView>('/api/services', signal), []);
   useLiveReload(['services'], r.reload);
   const info = useInfo();
-  // Health and traffic change without registry events: refresh them every few seconds.
-  usePolling(r.reload, 3000, info.metricsAvailable);
+  const foreign = !!r.data?.services.some((s) => s.format !== 'coord');
+  // Health and traffic change without registry events, and foreign-format records are not on the
+  // admin server's watch: refresh every few seconds.
+  usePolling(r.reload, 3000, info.metricsAvailable || foreign);
   return (
     <div class="page" data-testid="page-services">
       <h1>Services</h1>
@@ -18,14 +20,16 @@ export function ServicesPage() {
       {!info.metricsAvailable && (
         <p class="muted">Health, requests per second, error rate and p99 show "n/a": no metrics source is connected to this dashboard yet.</p>
       )}
+      {r.data?.foreignError && <p class="muted" data-testid="foreign-error">{r.data.foreignError}</p>}
       {r.data && r.data.services.length === 0 && <Empty>No service has registered an instance.</Empty>}
       {r.data?.services.map((s) => (
         <Card
-          key={s.name}
-          testid={`service-${s.name}`}
+          key={`${s.format} ${s.name}`}
+          testid={s.format === 'coord' ? `service-${s.name}` : `service-${s.format}-${s.name}`}
           title={
             <>
-              {s.name} <span class="muted">{s.instances.length} instance{s.instances.length === 1 ? '' : 's'}</span>
+              {s.name} {s.format !== 'coord' && <FormatBadge service={s} />}{' '}
+              <span class="muted">{s.instances.length} instance{s.instances.length === 1 ? '' : 's'}</span>
             </>
           }
           actions={
@@ -56,7 +60,7 @@ export function ServicesPage() {
             </thead>
             <tbody>
               {s.instances.map((i) => (
-                <InstanceRow key={i.key} instance={i} onChange={r.reload} />
+                <InstanceRow key={i.key} instance={i} foreign={s.format !== 'coord'} onChange={r.reload} />
               ))}
             </tbody>
           </table>
@@ -67,7 +71,22 @@ export function ServicesPage() {
   );
 }
 
-function InstanceRow({ instance: i, onChange }: { instance: InstanceView; onChange: () => void }) {
+const FORMAT_TITLES: Record<string, string> = {
+  'grpc-go': "etcd's naming/endpoints records, as grpc-go's etcd resolver reads them",
+  kratos: "Kratos' etcd registry records",
+  'go-zero': "go-zero's discov records",
+};
+
+/** Marks a service listed from a Go framework's registry layout (read-only here: Go has no drain). */
+function FormatBadge({ service: s }: { service: ServiceView }) {
+  return (
+    <Badge kind={`format format-${s.format}`} testid="format" title={`${FORMAT_TITLES[s.format] ?? s.format} under ${s.prefix ?? ''} (read-only)`}>
+      {s.format}
+    </Badge>
+  );
+}
+
+function InstanceRow({ instance: i, foreign, onChange }: { instance: InstanceView; foreign: boolean; onChange: () => void }) {
   const info = useInfo();
   const [weight, setWeight] = useState<string | undefined>();
   const path = `/api/services/${seg(i.service)}/instances/${seg(i.id)}`;
@@ -97,10 +116,10 @@ function InstanceRow({ instance: i, onChange }: { instance: InstanceView; onChan
       <td>{i.version ?? '-'}</td>
       <td>{i.zone ?? '-'}</td>
       <td>
-        {info.readOnly || weight === undefined ? (
+        {info.readOnly || foreign || weight === undefined ? (
           <span class="weight">
             <span data-testid="weight">{i.weight ?? '-'}</span>
-            {!info.readOnly && (
+            {!info.readOnly && !foreign && (
               <button class="link" data-testid="edit-weight" onClick={() => setWeight(String(i.weight ?? ''))}>
                 edit
               </button>
@@ -142,7 +161,13 @@ function InstanceRow({ instance: i, onChange }: { instance: InstanceView; onChan
       </td>
       <td class="mono muted">{i.lease ?? '-'}</td>
       <td class="row-actions">
-        {i.status === 'serving' ? (
+        {foreign ? (
+          i.publishedBy && (
+            <span class="muted published-by" data-testid="published-by" title="this record is under that coord instance's lease (register with formats)">
+              by {i.publishedBy}
+            </span>
+          )
+        ) : i.status === 'serving' ? (
           <ActionButton kind="danger" testid="drain" title="set status draining: balancers stop sending new work" onClick={() => patch({ status: 'draining' })}>
             drain
           </ActionButton>
