@@ -25,6 +25,8 @@ export class Coord {
   readonly config: ConfigCenter;
   private readonly log: (line: string) => void;
   private readonly owned = new Set<{ close(): unknown }>();
+  /** Live registrations: close() deregisters them (their lease loops need the client). */
+  private readonly registrations = new Set<Registration>();
 
   constructor(options: ConnectOptions = {}) {
     const ns = options.namespace ?? '/coord/';
@@ -38,7 +40,11 @@ export class Coord {
 
   /** Registers an instance under a supervised lease (re-registered automatically after any loss). */
   register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
-    return Registration.create(this.etcd, this.namespace, instance, { log: this.log, ...options });
+    return Registration.create(this.etcd, this.namespace, instance, { log: this.log, ...options }).then((r) => {
+      this.registrations.add(r);
+      r.onClosed(() => this.registrations.delete(r));
+      return r;
+    });
   }
 
   /** A live, self-healing view of a service's instances. Close it when done. */
@@ -102,6 +108,10 @@ export class Coord {
    * the connection. Held locks and leadership end with it.
    */
   async close(): Promise<void> {
+    // Registrations first, while the client still works: each revokes its lease, so the instance
+    // leaves discovery now rather than at lease expiry. Bounded, as etcd may be unreachable.
+    const deregistered = Promise.allSettled([...this.registrations].map((r) => r.deregister()));
+    await Promise.race([deregistered, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     for (const o of this.owned) o.close();
     try {
       await closeSessionPool(this.etcd, 2000);

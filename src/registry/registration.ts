@@ -274,10 +274,15 @@ export class Registration {
     tracedEvent('coord.registry.conflict', { ...spanAttributes(this.instance), 'coord.registry.format': format.name, 'coord.registry.key': prev.key }, () => this.conflictEmitter.emit(conflict), message);
   }
 
+  private readonly closedEmitter = new Emitter<void>();
+  /** deregister() was called (directly, or by the owning client's close()). */
+  readonly onClosed = this.closedEmitter.on;
+
   /** Removes the instance (revokes its lease) and stops re-registering. */
   async deregister(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closedEmitter.emit();
     this.closer.abort(new CoordError('closed', `registration ${this.key} closed`));
     this.watcher?.close();
     await traced('coord.registry.deregister', spanAttributes(this.instance), () => this.supervisor.close());

@@ -26,6 +26,21 @@ for (const backend of backends()) {
       assert.deepEqual(await c.instances('orders'), []);
     });
 
+    it("closing the client deregisters its instances (lease revoked) and ends their loops", async () => {
+      const { make, ns } = coordOn(f, 'close', clients);
+      const [c, o] = [make(), make()];
+      const reg = await c.register(inst('i1'), { ttl: 30 });
+      const lease = (await o.etcd.get(`${ns}services/orders/i1`))!.lease;
+      const lost: string[] = [];
+      reg.onLost((e) => lost.push(e.message));
+      await c.close();
+      assert.equal(await o.etcd.get(`${ns}services/orders/i1`), undefined, 'gone now, not after the 30 s TTL');
+      assert.equal((await o.etcd.leaseTimeToLive(lease)).ttl, -1, 'the lease is revoked');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(lost, [], 'no lease loss and no re-registration after close');
+      await reg.deregister(); // still fine
+    });
+
     it('rejects names and ids with a slash', async () => {
       const { make } = coordOn(f, 'bad', clients);
       await assert.rejects(make().register({ id: 'a/b', name: 'x', endpoints: [] }), (e) => isCoordError(e, 'invalid-argument'));
