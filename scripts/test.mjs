@@ -7,9 +7,14 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
 
-function run(label, cmd, args) {
+function run(label, cmd, args, timeoutMs) {
   console.log(`\n▶ ${label}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env, timeout: timeoutMs, killSignal: 'SIGTERM' });
+  if (r.error?.code === 'ETIMEDOUT') {
+    // A test file that never exits (a leaked timer or socket) would otherwise hang CI forever.
+    console.error(`✖ ${label} did not finish within ${timeoutMs / 60_000} min (COORD_TEST_TIMEOUT_MIN): look for the file above that reported its tests but never ended`);
+    process.exit(1);
+  }
   if (r.status !== 0) {
     console.error(`✖ ${label} failed (exit ${r.status ?? r.signal})`);
     process.exit(r.status || 1);
@@ -42,5 +47,5 @@ run(`tests (${files.length} files)`, process.execPath, [
   '--test',
   '--test-concurrency=2',
   ...files,
-]);
+], Number(process.env.COORD_TEST_TIMEOUT_MIN ?? 13) * 60_000);
 if (filters.length === 0) run('import-cycle check', process.execPath, [join(root, 'scripts/check-cycles.mjs')]);
