@@ -100,6 +100,21 @@ describe('client with etcd credentials', () => {
         second.close();
       });
 
+      it('a watch on keys the user may not read ends with permission-denied; its stream-mates keep working', async () => {
+        const app = as('app', 'apppw');
+        const allowed = app.etcd.watches.watch('/app/ok');
+        const values: string[] = [];
+        allowed.onEvents((b) => values.push(...b.events.map((e) => e.kv.value.toString())));
+        const denied = app.etcd.watches.watch('/other/');
+        const errors: string[] = [];
+        denied.onError((e) => errors.push(`${e.code}: ${e.message}`));
+        await eventually('the refusal', async () => (errors.length ? true : undefined), { timeoutMs: 10_000 });
+        assert.deepEqual(errors, ['permission-denied: watch on /other/ refused by etcd: rpc error: code = PermissionDenied desc = etcdserver: permission denied']);
+        await app.etcd.put('/app/ok', 'v');
+        await eventually('the allowed watch delivers', async () => (values.includes('v') ? true : undefined), { timeoutMs: 10_000 });
+        allowed.close();
+      });
+
       it('a revoked role takes effect on the next call; granting it back restores access', async () => {
         const app = as('app', 'apppw');
         await app.etcd.put('/app/r', '1');
