@@ -5,6 +5,7 @@
 import { Etcd3 } from 'etcd3';
 import { startEtcd } from '../test/helpers/etcd-process.ts';
 import { RawClient } from '../test/helpers/raw-client.ts';
+import { setUpAuth } from '../test/helpers/auth-setup.ts';
 import { startCoordStore } from './lib/coord-process.ts';
 import { closedLoop, percentile, printTable, type LoadResult } from './lib/harness.ts';
 
@@ -40,13 +41,8 @@ async function measure(server: Server): Promise<Measured> {
         else await client.get(`app/${w}/${i % 100}`).buffer();
       },
     });
+  await setUpAuth(server.endpoint, { user: 'app', password: 'apppw', prefix: 'app/', enable: false });
   const raw = new RawClient(server.endpoint);
-  await raw.authCall('UserAdd', { name: 'root', password: 'rootpw' });
-  await raw.authCall('UserGrantRole', { user: 'root', role: 'root' });
-  await raw.authCall('UserAdd', { name: 'app', password: 'apppw' });
-  await raw.authCall('RoleAdd', { name: 'app' });
-  await raw.authCall('RoleGrantPermission', { name: 'app', perm: { permType: 2, key: 'app/', range_end: 'app0' } });
-  await raw.authCall('UserGrantRole', { user: 'app', role: 'app' });
   const best = (a: LoadResult | undefined, b: LoadResult) => (a && a.opsPerSec >= b.opsPerSec ? a : b);
   let putOff: LoadResult | undefined;
   let rangeOff: LoadResult | undefined;

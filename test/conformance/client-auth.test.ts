@@ -8,6 +8,7 @@ import { connect, isCoordError, type Coord } from '../../src/index.ts';
 import { backends } from '../helpers/backends.ts';
 import { eventually, useBackend } from '../helpers/conformance.ts';
 import type { RawClient } from '../helpers/raw-client.ts';
+import { setUpAuth } from '../helpers/auth-setup.ts';
 
 const TOKEN_TTL_S = 2;
 
@@ -53,14 +54,7 @@ describe('client with etcd credentials', () => {
         throw new Error('probe tokens did not expire');
       };
       it('sets up: root, user app with readwrite on /app/, auth on', async () => {
-        const c = t.client;
-        await c.authCall('UserAdd', { name: 'root', password: 'rootpw' });
-        await c.authCall('UserGrantRole', { user: 'root', role: 'root' });
-        await c.authCall('UserAdd', { name: 'app', password: 'apppw' });
-        await c.authCall('RoleAdd', { name: 'app' });
-        await c.authCall('RoleGrantPermission', { name: 'app', perm: { permType: 2, key: '/app/', range_end: '/app0' } });
-        await c.authCall('UserGrantRole', { user: 'app', role: 'app' });
-        await c.authCall('AuthEnable');
+        await setUpAuth(t.endpoint, { user: 'app', password: 'apppw', prefix: '/app/' });
       });
 
       it('authenticates on first use and renews an expired token without failing the call (a write too)', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backends, type RunningBackend } from '../helpers/backends.ts';
 import { killAllCli, runCli, startCli } from '../helpers/cli-process.ts';
-import { RawClient } from '../helpers/raw-client.ts';
+import { setUpAuth } from '../helpers/auth-setup.ts';
 
 for (const b of backends()) {
   describe(`CLI and dashboard with etcd credentials (${b.name})`, { skip: b.skip }, () => {
@@ -14,18 +14,7 @@ for (const b of backends()) {
     const conn = () => ['--endpoints', server.endpoint];
     before(async () => {
       server = await b.start();
-      const c = new RawClient(server.endpoint);
-      try {
-        await c.authCall('UserAdd', { name: 'root', password: 'rootpw' });
-        await c.authCall('UserGrantRole', { user: 'root', role: 'root' });
-        await c.authCall('UserAdd', { name: 'app', password: 'apppw' });
-        await c.authCall('RoleAdd', { name: 'coord' });
-        await c.authCall('RoleGrantPermission', { name: 'coord', perm: { permType: 2, key: '/coord/', range_end: '/coord0' } });
-        await c.authCall('UserGrantRole', { user: 'app', role: 'coord' });
-        await c.authCall('AuthEnable');
-      } finally {
-        c.close();
-      }
+      await setUpAuth(server.endpoint, { user: 'app', password: 'apppw', prefix: '/coord/' });
     });
     after(async () => {
       await killAllCli();

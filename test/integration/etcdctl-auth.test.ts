@@ -4,9 +4,8 @@
 // roles, no token, wrong passwords, non-root admin calls, the root rules, revoked permissions.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { requireEtcd, startEtcd } from '../helpers/etcd-process.ts';
-import { Etcdctl, requireEtcdctl } from '../helpers/etcdctl.ts';
-import { startStoreProcess } from '../helpers/store-process.ts';
+import { Etcdctl } from '../helpers/etcdctl.ts';
+import { etcdctlServers } from '../helpers/etcdctl-servers.ts';
 
 const ROOT = ['--user', 'root:rootpw'];
 /** [arguments, exit code, what it prints: stdout when it succeeds, stderr when it fails]. */
@@ -57,24 +56,7 @@ const TRANSCRIPT: Array<[string[], number, string]> = [
   [["user", "list"], 0, "root\nsvc\n"],
 ];
 
-const servers = [
-  {
-    name: 'etcd',
-    skip: requireEtcdctl() ?? requireEtcd(),
-    async start() {
-      const etcd = await startEtcd();
-      return { endpoint: etcd.endpoint, stop: () => etcd.stop() };
-    },
-  },
-  {
-    name: 'coord store',
-    skip: requireEtcdctl(),
-    async start() {
-      const store = await startStoreProcess(['--memory', '--listen', '127.0.0.1:0']);
-      return { endpoint: store.endpoint, stop: async () => void (await store.kill('SIGKILL')) };
-    },
-  },
-];
+const servers = etcdctlServers;
 
 for (const server of servers) {
   describe(`etcdctl auth commands against ${server.name}`, { skip: server.skip }, () => {

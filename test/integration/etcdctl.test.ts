@@ -5,34 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/conformance.ts';
-import { requireEtcd, startEtcd } from '../helpers/etcd-process.ts';
 import { Scrub, serverIds, type ServerIds } from '../helpers/etcdctl-scrub.ts';
-import { Etcdctl, requireEtcdctl, type EtcdctlChild } from '../helpers/etcdctl.ts';
-import { startStoreProcess } from '../helpers/store-process.ts';
+import { Etcdctl, type EtcdctlChild } from '../helpers/etcdctl.ts';
+import { etcdctlServers, type EtcdctlServer } from '../helpers/etcdctl-servers.ts';
 
-interface Server {
-  endpoint: string;
-  stop(): Promise<void>;
-}
-
-const servers: { name: string; skip: string | undefined; start(): Promise<Server> }[] = [
-  {
-    name: 'etcd',
-    skip: requireEtcdctl() ?? requireEtcd(),
-    async start() {
-      const etcd = await startEtcd();
-      return { endpoint: etcd.endpoint, stop: () => etcd.stop() };
-    },
-  },
-  {
-    name: 'coord store',
-    skip: requireEtcdctl(),
-    async start() {
-      const store = await startStoreProcess(['--memory', '--listen', '127.0.0.1:0']);
-      return { endpoint: store.endpoint, stop: async () => void (await store.kill('SIGKILL')) };
-    },
-  },
-];
+const servers = etcdctlServers;
+type Server = EtcdctlServer;
 
 /** A response header after normalisation, `revision` counted from the test's start. */
 const H = (revision: number) => ({ cluster_id: '<cluster>', member_id: '<member>', revision, raft_term: 2 });
