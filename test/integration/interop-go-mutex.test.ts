@@ -1,8 +1,9 @@
 // Go's concurrency.Mutex and coord's lock exclude each other (issue: the README claimed it; now a
 // real Go program proves it). Go and Node workers take the same lock (<ns>locks/<name>, etcd's
 // layout) and, while holding it, bump a shared counter with a compare-and-swap on its mod
-// revision: any overlap between holders fails a swap. Both backends; the Go program's own output
-// goes to the test log.
+// revision: any overlap between holders fails a swap, and the fencing tokens both sides report (the
+// lock key's create revision) must rise from each holder to the next. Both backends; the Go
+// program's own output goes to the test log.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -58,6 +59,13 @@ for (const backend of backends()) {
       const all = outputs.join('\n').split('\n');
       assert.equal(all.length, 4 * ROUNDS);
       assert.deepEqual(all.filter((l) => !l.endsWith('ok=true')), [], 'a swap failed: two holders overlapped');
+      // Fencing across implementations: ordered by the counter value each holder found, the tokens
+      // (the lock key's create revision, from Go and from coord) strictly increase.
+      const rounds = all.map((l) => /token (\d+) counter (\d+)->/.exec(l)!).map((m) => ({ token: Number(m[1]), n: Number(m[2]) }));
+      rounds.sort((a, b) => a.n - b.n);
+      assert.deepEqual(rounds.map((r) => r.n), Array.from({ length: 4 * ROUNDS }, (_, i) => i), 'each holder saw the previous one\'s write');
+      const backwards = rounds.filter((r, i) => i > 0 && r.token <= rounds[i - 1].token);
+      assert.deepEqual(backwards, [], 'a later holder had a token not above the one before it');
       const c = coords[0];
       assert.equal((await c.etcd.get(counter))?.value.toString(), String(4 * ROUNDS));
     });

@@ -40,7 +40,12 @@ func main() {
 			fail("lock", err)
 		}
 		cancel()
-		token := mutex.Header().Revision
+		// The fencing token: the create revision of this holder's key, as coord's lock reports it.
+		own, err := cli.Get(context.Background(), mutex.Key())
+		if err != nil || len(own.Kvs) != 1 {
+			fail("own key", fmt.Errorf("%v (%d keys)", err, len(own.Kvs)))
+		}
+		token := own.Kvs[0].CreateRevision
 		get, err := cli.Get(context.Background(), *counter)
 		if err != nil {
 			fail("get", err)
