@@ -98,6 +98,7 @@ export class KeyspaceMirror {
         if (this.closer.signal.aborted) return;
         if (!isCoordError(e) || !e.recoverable) this.log(`admin: reading ${this.ns} failed: ${(e as Error).message}; retrying`);
         this.setConnected(false);
+        // Rejects only when close() aborts the wait; the failure itself was logged above.
         await sleep(backoff.next(), this.closer.signal).catch(() => {});
       }
     }

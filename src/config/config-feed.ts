@@ -43,12 +43,14 @@ export class ConfigFeed {
     private readonly onIdle: () => void,
   ) {
     this.ready = this.enqueue(() => this.sync());
+    // The rejection reaches whoever awaits `ready` (and the feed re-reads, reporting onFailure).
     this.ready.catch(() => {});
   }
 
   /** Tasks (reads, watch batches, subscriber callbacks) run one at a time, in arrival order. */
   enqueue(task: () => Promise<void> | void): Promise<void> {
     const run = this.queue.then(() => (this.closed ? undefined : task()));
+    // Each task's failure is returned to its own caller (`run`); the queue just goes on.
     this.queue = run.catch(() => {});
     return run;
   }
@@ -79,6 +81,7 @@ export class ConfigFeed {
       } catch (e) {
         if (this.closed) return;
         if (!isCoordError(e) || !e.recoverable) throw e;
+        // Rejects only when close() aborts the wait.
         await sleep(backoff.next(), this.closer.signal).catch(() => {});
       }
     }
@@ -121,7 +124,8 @@ export class ConfigFeed {
     this.ctx.log(`${this.ref.where}: ${err instanceof Error ? err.message : String(err)}; re-reading`);
     this.stopWatches();
     // sync() waits out an unreachable etcd by itself; anything else (a permission error) ends up
-    // here and is retried too, until the last subscriber leaves.
+    // here and is retried too, until the last subscriber leaves. The loop rejects only at close(),
+    // every failure before it having been logged and emitted in onFailure.
     await retryUntilClosed(() => this.sync(), {
       signal: this.closer.signal,
       onFailure: (f) => {

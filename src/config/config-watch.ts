@@ -66,6 +66,7 @@ export class ConfigWatch<T = unknown> {
     this.subscriptions = [this.feed.onUpdate(() => this.update()), this.feed.onFailure((e) => this.errors.emit(e))];
     // Through the feed's queue: after its first read, and never before the caller's listeners are on.
     this.ready = this.feed.ready.then(() => this.feed.enqueue(() => this.update()));
+    // The rejection reaches whoever awaits `ready`; failures also go to onError. Not unhandled.
     this.ready.catch(() => {});
     if (options.signal?.aborted) this.close();
     else options.signal?.addEventListener('abort', this.onAbort, { once: true });

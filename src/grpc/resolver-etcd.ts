@@ -56,6 +56,7 @@ function acquireShared(endpoints: string[]): { coord: Coord; release: () => void
       released = true;
       if (--e.refs > 0) return;
       shared.delete(key);
+      // This shared client only reads (discovery): it holds no lease or record a failed close could leave behind.
       void e.coord.close().catch(() => {});
     },
   };

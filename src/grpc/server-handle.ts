@@ -187,6 +187,7 @@ export class ServerHandle implements CoordServer, SignalTarget {
       this.health?.setAll('NOT_SERVING');
       if (this.registering) {
         this.startup.abort(new CoordError('closed', 'server closed while registering'));
+        // Only waits for it to settle: a failed registration was already reported to serve()'s caller.
         await this.registering.catch(() => {});
       }
       const registration = this.registered;
@@ -194,6 +195,7 @@ export class ServerHandle implements CoordServer, SignalTarget {
       if (announced) this.log(`draining: ${registration ? 'registry status draining, ' : ''}health NOT_SERVING; new calls refused in ${drainDelayMs} ms`);
       // Not awaited: with etcd unreachable it would wait until deregister() gives up on the session.
       registration?.setStatus('draining').catch((e) => this.log(`could not mark the instance draining: ${describeError(e)}`));
+      // sleep() rejects only when `hurry` aborts, which is meant to cut the delay short.
       if (announced) await sleep(drainDelayMs, hurry).catch(() => {});
       const connectionsClosed = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
       const grace = AbortSignal.any([AbortSignal.timeout(graceMs), hurry]);
@@ -203,6 +205,7 @@ export class ServerHandle implements CoordServer, SignalTarget {
       }
       this.live.endAll('infra', { code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
       await registration?.deregister().catch((e) => this.log(`could not deregister: ${describeError(e)}`));
+      // As above: the sleep rejects only on `hurry`; forceShutdown() below ends what is left.
       await Promise.race([connectionsClosed, sleep(CONNECTION_CLOSE_MS, hurry).catch(() => {})]);
     } finally {
       this.server.forceShutdown();

@@ -72,6 +72,7 @@ export class Discovery {
         else resolve();
       };
     });
+    // The rejection reaches whoever awaits `ready`; sync() logs and reports every failure (onError).
     this.ready.catch(() => {});
     void this.sync();
   }

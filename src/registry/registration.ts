@@ -149,6 +149,7 @@ export class Registration {
     this.watcher = w;
     w.onEvents((batch) => {
       // Let this client's own writes that were in flight answer first, so their revisions are known.
+      // Only ordering: a failed write is reported by the writer itself (failed(): log line + onError).
       void this.writing.catch(() => {}).then(() => {
         for (const e of batch.events) {
           if (e.type !== 'put' || this.closed || e.kv.modRevision <= this.lastOwnRevision) continue;

@@ -227,6 +227,7 @@ export class Wal {
     const covered = this.sinceSnapshot;
     this.sinceSnapshot = 0;
     const run = this.snapshots.then(() => this.writeSnapshot(state, rotation.done.promise));
+    // The chain only orders snapshots; this one's failure is returned (and logged) just below.
     this.snapshots = run.catch(() => {});
     return run.catch((err: unknown) => {
       this.sinceSnapshot += covered;
@@ -327,6 +328,8 @@ export class Wal {
       await this.opts.fs.rename(tmp, file);
       await syncDir(this.opts.fs, this.dir, this.counters);
     } catch (err) {
+      // Best effort: the error that matters is thrown below, and a leftover temp file is removed
+      // (with a log line) the next time the log is opened.
       await this.opts.fs.rm(tmp).catch(() => {});
       throw new Error(`coord store: writing snapshot ${file} failed (${(err as Error).message})`, { cause: err });
     }
