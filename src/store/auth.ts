@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Errors } from './errors.ts';
+import type { TxnRequest } from '../protocol/etcd-types.ts';
 
 /**
  * etcd 3.4's auth model (auth/store.go) for coord store: users with hashed passwords and roles,
@@ -56,6 +57,7 @@ export interface AuthOptions {
 }
 
 const ROOT = 'root';
+const EMPTY = Buffer.alloc(0);
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 /** etcd's BytesAffineComparable: an empty bound is +infinity. */
@@ -76,7 +78,7 @@ const isZeroByte = (b: Buffer) => b.length === 1 && b[0] === 0;
 
 function permInterval(p: AuthPerm): Interval {
   if (p.rangeEnd.length === 0) return point(p.key);
-  return { begin: p.key, end: isZeroByte(p.rangeEnd) ? Buffer.alloc(0) : p.rangeEnd };
+  return { begin: p.key, end: isZeroByte(p.rangeEnd) ? EMPTY : p.rangeEnd };
 }
 
 /** True when the intervals cover `want` without a gap (etcd's IntervalTree.Contains). */
@@ -195,10 +197,13 @@ export class AuthStore {
     if (user.roles.includes(ROOT)) return;
     const m = this.merged.get(user.name)!;
     const have = write ? m.write : m.read;
-    const ok =
-      rangeEnd.length === 0
-        ? have.some((i) => overlaps(i, point(key)))
-        : covers(have, { begin: key, end: isZeroByte(rangeEnd) ? Buffer.alloc(0) : rangeEnd });
+    let ok: boolean;
+    if (rangeEnd.length === 0) {
+      const p = point(key);
+      ok = have.some((i) => overlaps(i, p));
+    } else {
+      ok = covers(have, { begin: key, end: isZeroByte(rangeEnd) ? EMPTY : rangeEnd });
+    }
     if (!ok) throw Errors.permissionDenied();
   }
 
@@ -208,6 +213,30 @@ export class AuthStore {
 
   checkWrite(info: AuthInfo | undefined, key: Buffer, rangeEnd: Buffer): void {
     this.permitted(info, key, rangeEnd, true);
+  }
+
+  /**
+   * etcd's checkTxnAuth: read on every compare, and each op's own permission on both branches.
+   * Unlike etcd 3.4 (which skips them), nested txns are checked too.
+   */
+  checkTxn(info: AuthInfo | undefined, r: TxnRequest): void {
+    if (!this.enabled) return;
+    for (const c of r.compare) this.checkRead(info, c.key, c.range_end);
+    for (const op of [...r.success, ...r.failure]) {
+      if (op.request === 'request_range') this.checkRead(info, op.request_range!.key, op.request_range!.range_end);
+      else if (op.request === 'request_put') this.checkWrite(info, op.request_put!.key, EMPTY);
+      else if (op.request === 'request_delete_range') {
+        const d = op.request_delete_range!;
+        if (d.prev_kv) this.checkRead(info, d.key, d.range_end);
+        this.checkWrite(info, d.key, d.range_end);
+      } else if (op.request === 'request_txn') this.checkTxn(info, op.request_txn!);
+    }
+  }
+
+  /** etcd's checkLeasePuts: changing a lease's keys (revoking it, or attaching a put) needs write on each. */
+  checkLeaseKeys(info: AuthInfo | undefined, keys: Iterable<string> | undefined): void {
+    if (!this.enabled || !keys) return;
+    for (const k of keys) this.checkWrite(info, Buffer.from(k, 'latin1'), EMPTY);
   }
 
   checkAdmin(info: AuthInfo | undefined): void {

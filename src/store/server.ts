@@ -7,7 +7,6 @@ import { Errors, isEtcdError, unmappedAuthError } from './errors.ts';
 import { checkDelete, checkPut, checkRange, checkTxn } from './requests.ts';
 import { authHandlers } from './auth-service.ts';
 import type { AuthInfo } from './auth.ts';
-import type { RequestOp } from '../protocol/etcd-types.ts';
 import { Durability } from './durability.ts';
 import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -155,32 +154,6 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     }
     return undefined;
   };
-  /** etcd's checkLeasePuts: changing a lease's keys (revoking it, or attaching a put) needs write on each. */
-  const checkLeaseKeys = (info: AuthInfo | undefined, id: string | number) => {
-    if (!auth.enabled) return;
-    const lease = state.lessor.get(BigInt(id));
-    if (lease) for (const k of lease.keys) auth.checkWrite(info, Buffer.from(k, 'latin1'), EMPTY_BUF);
-  };
-  /**
-   * etcd's checkTxnAuth: read on every compare, and each op's own permission on both branches.
-   * Unlike etcd 3.4 (which skips them), nested txns are checked too.
-   */
-  const checkTxnAuth = (info: AuthInfo | undefined, r: TxnRequest) => {
-    for (const c of r.compare) auth.checkRead(info, c.key, c.range_end);
-    const ops = (list: RequestOp[]) => {
-      for (const op of list) {
-        if (op.request === 'request_range') auth.checkRead(info, op.request_range!.key, op.request_range!.range_end);
-        else if (op.request === 'request_put') auth.checkWrite(info, op.request_put!.key, EMPTY_BUF);
-        else if (op.request === 'request_delete_range') {
-          const d = op.request_delete_range!;
-          if (d.prev_kv) auth.checkRead(info, d.key, d.range_end);
-          auth.checkWrite(info, d.key, d.range_end);
-        } else if (op.request === 'request_txn') checkTxnAuth(info, op.request_txn!);
-      }
-    };
-    ops(r.success);
-    ops(r.failure);
-  };
   const checkSize = (size: number) => {
     if (size > maxRequestBytes) throw Errors.requestTooLarge();
   };
@@ -203,7 +176,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       const info = who(call);
       checkSize(size);
       auth.checkWrite(info, r.key, EMPTY_BUF);
-      checkLeaseKeys(info, r.lease);
+      if (auth.enabled) auth.checkLeaseKeys(info, state.lessor.get(BigInt(r.lease))?.keys);
       if (r.prev_kv) auth.checkRead(info, r.key, EMPTY_BUF);
       return state.put(r);
     }),
@@ -216,10 +189,11 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       return state.deleteRange(r);
     }),
     Txn: unary<TxnRequest>((r, size, call) => {
-      checkTxn(r, options.maxTxnOps ?? 128);
+      // With auth on, a malformed txn must still get its validation error before any auth error.
+      if (auth.enabled) checkTxn(r, options.maxTxnOps ?? 128);
       const info = who(call);
       checkSize(size);
-      checkTxnAuth(info, r);
+      auth.checkTxn(info, r);
       return state.txn(r);
     }),
     Compact: unary<{ revision: string }>((r, _size, call) => {
@@ -233,7 +207,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       return state.leaseGrant(Number(r.TTL), BigInt(r.ID));
     }),
     LeaseRevoke: unary<{ ID: string }>((r, _size, call) => {
-      checkLeaseKeys(who(call), r.ID);
+      const info = who(call);
+      if (auth.enabled) auth.checkLeaseKeys(info, state.lessor.get(BigInt(r.ID))?.keys);
       return state.leaseRevoke(BigInt(r.ID));
     }),
     LeaseTimeToLive: unary<{ ID: string; keys: boolean }>((r) => {
