@@ -1,7 +1,7 @@
 // Starts a real single-member etcd on free loopback ports for tests, and decides what a suite
 // does when no etcd binary is installed (fail in CI, skip with one line on a laptop).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -18,6 +18,8 @@ export interface EtcdProcessOptions {
   authTokenTtlSeconds?: number;
   /** How long to wait for etcd to answer gRPC. Default 15 s. */
   startTimeoutMs?: number;
+  /** Serve clients over TLS (`--cert-file`/`--key-file`); `ca` is what the readiness probe trusts. */
+  tls?: { cert: Buffer; key: Buffer; ca: Buffer };
 }
 
 export interface EtcdProcess {
@@ -98,10 +100,10 @@ function installExitHook(): void {
   }
 }
 
-async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
+async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs: number, log: () => string, ca?: Buffer): Promise<void> {
   // A linearizable Range needs an elected leader, so it proves etcd can serve writes too.
   const { KV } = etcdProto();
-  const client = new KV(endpoint, grpc.credentials.createInsecure());
+  const client = new KV(endpoint, ca ? grpc.credentials.createSsl(ca) : grpc.credentials.createInsecure());
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
@@ -128,7 +130,7 @@ export async function startEtcd(options: EtcdProcessOptions = {}): Promise<EtcdP
   if (!bin) throw new Error(ETCD_MISSING);
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const clientUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'coord-etcd-'));
   const args = [
@@ -147,6 +149,11 @@ export async function startEtcd(options: EtcdProcessOptions = {}): Promise<EtcdP
     args.push(`--experimental-watch-progress-notify-interval=${options.watchProgressNotifyIntervalMs}ms`);
   }
   if (options.authTokenTtlSeconds !== undefined) args.push(`--auth-token-ttl=${options.authTokenTtlSeconds}`);
+  if (options.tls) {
+    writeFileSync(join(dataDir, 'server.pem'), options.tls.cert);
+    writeFileSync(join(dataDir, 'server.key'), options.tls.key, { mode: 0o600 });
+    args.push('--cert-file', join(dataDir, 'server.pem'), '--key-file', join(dataDir, 'server.key'));
+  }
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer): void => {
@@ -178,7 +185,7 @@ export async function startEtcd(options: EtcdProcessOptions = {}): Promise<EtcdP
 
   const endpoint = `127.0.0.1:${clientPort}`;
   try {
-    await waitUntilServing(endpoint, child, options.startTimeoutMs ?? 15_000, () => output);
+    await waitUntilServing(endpoint, child, options.startTimeoutMs ?? 15_000, () => output, options.tls?.ca);
   } catch (err) {
     await stop();
     throw err;
