@@ -50,6 +50,14 @@ export class Registration {
    * and other lease, with a log line.
    */
   readonly onConflict = this.conflictEmitter.on;
+  private readonly conflictsSeen: ForeignKeyConflict[] = [];
+  /**
+   * Every conflict reported so far, oldest first: one found by the first write can be reported
+   * before a listener added after register() returns.
+   */
+  conflicts(): readonly ForeignKeyConflict[] {
+    return [...this.conflictsSeen];
+  }
   private readonly closer = new AbortController();
   readonly key: string;
   private instance: ServiceInstance;
@@ -272,6 +280,7 @@ export class Registration {
     const other = otherInstance ? `coord instance ${otherInstance} (${hex(prev.lease)})` : `another publisher (${hex(prev.lease)}${prev.lease === '0' ? '' : ', not a coord instance of this service'})`;
     const message = `${format.name} key ${prev.key} is published by two instances: ${other} and ${this.instance.name}/${this.instance.id} (${hex(lease)}), which wrote it now; Go clients see one endpoint, removed when the lease of whichever wrote it last ends`;
     this.log(`registry: ${message}`);
+    this.conflictsSeen.push(conflict);
     tracedEvent('coord.registry.conflict', { ...spanAttributes(this.instance), 'coord.registry.format': format.name, 'coord.registry.key': prev.key }, () => this.conflictEmitter.emit(conflict), message);
   }
 

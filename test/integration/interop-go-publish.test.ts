@@ -75,7 +75,7 @@ for (const backend of backends()) {
       const addr = '127.0.0.1:7201';
       const key = `${name}/${addr}`;
       const r1 = await c.register({ id: 'e-1', name, endpoints: [`grpc://${addr}`] }, { ttl: 5, formats: ['grpc-go'], log });
-      // (e-2's own report may come before a listener added after register() returns: its log line is checked.)
+      // (e-2's own report may come before a listener added after register() returns: conflicts() has it.)
       r1.onConflict((x) => conflicts.push(x));
       assert.deepEqual(logs.filter((l) => /published by two instances/.test(l)), [], 'no conflict while one instance publishes the key');
       const r2 = await c.register({ id: 'e-2', name, endpoints: [`grpc://${addr}`] }, { ttl: 5, formats: ['grpc-go'], log });
@@ -86,6 +86,10 @@ for (const backend of backends()) {
         line2,
         `registry: grpc-go key ${key} is published by two instances: coord instance ${name}/e-1 (lease ${lease1}) and ${name}/e-2 (lease ${lease2}), which wrote it now; Go clients see one endpoint, removed when the lease of whichever wrote it last ends`,
       );
+      assert.deepEqual(
+        r2.conflicts().map((x) => [x.format, x.key, x.lease, x.otherLease, x.otherInstance]),
+        [['grpc-go', key, lease2, lease1, `${name}/e-1`]],
+      );
       // The key now follows e-2's lease; e-1's next write takes it back and reports e-2.
       await r1.setMetadata({ zone: 'b' });
       const line1 = await until(() => logs.find((l) => l.includes(`and ${name}/e-1 (lease`)) ?? '', 5000, 'the first instance to log the conflict');
@@ -94,6 +98,7 @@ for (const backend of backends()) {
         conflicts.map((x) => [x.format, x.key, x.lease, x.otherLease, x.otherInstance]),
         [['grpc-go', key, lease1, lease2, `${name}/e-2`]],
       );
+      assert.deepEqual(r1.conflicts(), conflicts);
       // Reported once per key and other lease, not on every write.
       await r1.setMetadata({ zone: 'c' });
       assert.equal(logs.filter((l) => /published by two instances/.test(l)).length, 2);
