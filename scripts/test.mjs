@@ -40,10 +40,9 @@ if (filters.length === 0) {
   run('type-check (tsc --noEmit)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', '.']);
   run('type-check dashboard (tsc --noEmit -p dashboard)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'dashboard']);
 }
-// coord-source: `coord/...` imported by package name (examples/shop) resolves to src/, not dist/.
+// The sources through tsx; `coord/...` imported by package name (examples/shop) resolves to src/.
 run(`tests (${files.length} files)`, process.execPath, [
-  '--conditions=coord-source',
-  '--import', 'tsx',
+  '--import', join(root, 'scripts/run-source.mjs'),
   '--test',
   '--test-concurrency=2',
   ...files,

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 // Compiled (the npm package, dist/examples/shop/) each service is plain JavaScript; from a clone it
-// is TypeScript run through tsx, and `coord` resolves to the sources (the coord-source condition).
+// is TypeScript run through tsx, and `coord` resolves to the sources (scripts/run-source.mjs).
 const COMPILED = import.meta.url.endsWith('.js');
 const EXT = COMPILED ? '.js' : '.ts';
-const NODE_ARGS = COMPILED ? [] : ['--conditions=coord-source', '--import', import.meta.resolve('tsx')];
+const NODE_ARGS = COMPILED ? [] : ['--import', new URL('../../scripts/run-source.mjs', import.meta.url).pathname];
 
 /** The demo's instances: service, instance id, zone. */
 export const SHOP_INSTANCES = [

@@ -10,7 +10,7 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 /**
  * A child environment without node flags from the clone's development setup (NODE_OPTIONS could
- * carry --conditions=coord-source or --import tsx). npm's own settings (npm_config_*, e.g. the
+ * carry --import of scripts/run-source.mjs or tsx). npm's own settings (npm_config_*, e.g. the
  * cache the offline install reads) are kept.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

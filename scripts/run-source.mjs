@@ -1,0 +1,8 @@
+// `node --import ./scripts/run-source.mjs <file.ts>`: runs this clone's TypeScript sources with
+// plain node — tsx compiles them, and `coord/...` imported by package name resolves to src/
+// (scripts/source-hooks.mjs). Used by npm test, bench, chaos, bin/coord.js in a clone and the
+// demo shop's processes; never part of the package.
+import { register } from 'node:module';
+
+register('./source-hooks.mjs', import.meta.url);
+await import('tsx');
