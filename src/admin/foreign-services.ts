@@ -17,6 +17,7 @@ import { grpcGoFormat } from '../registry/registry-format-grpc-go.ts';
 import { kratosFormat, kratosNamespace } from '../registry/registry-format-kratos.ts';
 import type { InstanceMetrics, InstanceView } from './api-types.ts';
 import { leaseHex } from './kv-decode.ts';
+import { instanceView } from './instance-view.ts';
 
 /** A foreign-format service for the admin server to list (AdminOptions.foreignServices). */
 export interface ForeignServiceSource {
@@ -95,7 +96,7 @@ export class ForeignServices {
       const at = this.seen.get(first) ?? seenNow.get(first) ?? now;
       seenNow.set(first, at);
       const owner = byLease.get(kv.lease);
-      const base = {
+      const record = {
         key: kv.key,
         lease: leaseHex(kv.lease),
         createRevision: kv.createRevision,
@@ -104,24 +105,8 @@ export class ForeignServices {
         registeredSince: { at, exact: false },
         ...(owner ? { publishedBy: `${owner.service}/${owner.id}` } : {}),
       };
-      if (typeof decoded === 'string') {
-        const id = kv.key.slice(kv.key.lastIndexOf('/') + 1);
-        return { ...base, id, service, version: null, endpoints: [], zone: null, weight: null, status: 'serving', metadata: {}, malformed: `${f.name} record: ${decoded}`, metrics: null };
-      }
-      const md = decoded.metadata ?? {};
-      const weight = Number(md.weight);
-      return {
-        ...base,
-        id: decoded.id,
-        service,
-        version: decoded.version ?? null,
-        endpoints: decoded.endpoints,
-        zone: md.zone === undefined ? null : String(md.zone),
-        weight: md.weight === undefined || !Number.isFinite(weight) ? null : weight,
-        status: 'serving', // Go registries have no draining state
-        metadata: md,
-        metrics: this.metrics(decoded),
-      };
+      // Go registries have no draining state: their decoders say 'serving'.
+      return instanceView(record, service, typeof decoded === 'string' ? `${f.name} record: ${decoded}` : decoded, this.metrics);
     };
 
     // Each prefix is read once; every scan interested in it gets its records.

@@ -7,6 +7,7 @@ import type { AdminContext } from './context.ts';
 import { parseInput } from './errors-http.ts';
 import { patchInstance } from './instance-actions.ts';
 import { leaseHex } from './kv-decode.ts';
+import { instanceView } from './instance-view.ts';
 import type { MirroredKey } from './keyspace-mirror.ts';
 
 const nameParams = z.object({ name: z.string().min(1) });
@@ -106,22 +107,6 @@ function view(ctx: AdminContext, k: MirroredKey): InstanceView | undefined {
   const rel = k.key.slice(`${ctx.live.mirror.ns}services/`.length).split('/');
   if (rel.length !== 2 || !rel[0] || !rel[1]) return undefined;
   const [service, id] = rel;
-  const base = { key: k.key, lease: leaseHex(k.lease), createRevision: k.createRevision, modRevision: k.modRevision, registeredSince: k.seen };
-  const i = decodeInstance(k.value);
-  if (typeof i === 'string') {
-    return { ...base, id, service, version: null, endpoints: [], zone: null, weight: null, status: 'serving', metadata: {}, malformed: i, metrics: null };
-  }
-  const weight = Number(i.metadata?.weight);
-  return {
-    ...base,
-    id: i.id,
-    service,
-    version: i.version ?? null,
-    endpoints: i.endpoints,
-    zone: i.metadata?.zone === undefined ? null : String(i.metadata.zone),
-    weight: i.metadata?.weight === undefined || !Number.isFinite(weight) ? null : weight,
-    status: i.status ?? 'serving',
-    metadata: i.metadata ?? {},
-    metrics: ctx.metrics?.metrics(i) ?? null,
-  };
+  const record = { key: k.key, lease: leaseHex(k.lease), createRevision: k.createRevision, modRevision: k.modRevision, registeredSince: k.seen };
+  return instanceView(record, service, decodeInstance(k.value), (i) => ctx.metrics?.metrics(i) ?? null);
 }

@@ -38,3 +38,11 @@ export function fromGrpcError(e: unknown, what: string): CoordError {
       return new CoordError('internal', msg, { cause: e });
   }
 }
+
+/**
+ * etcd refused a call or a watch for its token: expired or invalidated (`invalid auth token`), or
+ * none sent while auth was off (`user name is empty`). Authenticating again may cure it.
+ */
+export function isStaleTokenError(message: string): boolean {
+  return /etcdserver: invalid auth token|etcdserver: user name is empty/.test(message);
+}

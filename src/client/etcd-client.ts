@@ -4,7 +4,7 @@ import { Backoff, sleep } from '../core/backoff.ts';
 import { CoordError, abortError } from '../core/errors.ts';
 import { etcdProto } from '../protocol/etcd-proto.ts';
 import type { KeyValueMsg, RequestOp, Compare as CompareMsg } from '../protocol/etcd-types.ts';
-import { fromGrpcError } from './errors-grpc.ts';
+import { fromGrpcError, isStaleTokenError } from './errors-grpc.ts';
 import { WatchManager } from './watch-manager.ts';
 import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
 
@@ -135,11 +135,6 @@ export function endpointsTarget(endpoints: string[]): string {
   });
   if (families.size > 1) throw new CoordError('invalid-argument', `endpoints mix IPv4 and IPv6 addresses (${hosts.join(', ')}); list one family`);
   return `${families.has(6) ? 'ipv6' : 'ipv4'}:${addrs.join(',')}`;
-}
-
-/** etcd refused a call for its token: expired or invalidated, or none sent while auth was off. */
-function isStaleToken(e: CoordError): boolean {
-  return /etcdserver: invalid auth token|etcdserver: user name is empty/.test(e.message);
 }
 
 /**
@@ -280,7 +275,7 @@ export class EtcdClient {
       } catch (e) {
         const err = e as CoordError;
         // etcd refused the token before doing anything, so even a write is safe to send again.
-        if (this.options.auth && !reauthenticated && isStaleToken(err)) {
+        if (this.options.auth && !reauthenticated && isStaleTokenError(err.message)) {
           if (this.token === token) this.token = undefined;
           reauthenticated = true;
           continue;

@@ -5,7 +5,7 @@ import { Emitter, type Disposable } from '../core/events.ts';
 import type { KeyValueMsg } from '../protocol/etcd-types.ts';
 import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
 import { closeStream } from './stream-close.ts';
-import { fromGrpcError } from './errors-grpc.ts';
+import { fromGrpcError, isStaleTokenError } from './errors-grpc.ts';
 
 /** Options for `EtcdClient.watches.watch()`: which keys, from which revision, and what to include. */
 export interface WatchOptions {
@@ -252,7 +252,7 @@ export class WatchManager {
   }
 
   private refused(w: Watcher | undefined, reason: string): void {
-    if (/invalid auth token|user name is empty/.test(reason) && this.onStaleToken()) {
+    if (isStaleTokenError(reason) && this.onStaleToken()) {
       // The stream's token expired or was invalidated (or auth was turned on after it opened):
       // reopen it with a fresh token; every watcher is created again from where it was.
       this.broken(this.stream, new CoordError('permission-denied', `watch refused: ${reason}`));

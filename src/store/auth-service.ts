@@ -13,7 +13,7 @@ export interface AuthServiceDeps {
   /** A fresh log index, the suffix of a simple token. */
   nextIndex: () => number;
   /** The caller of a call (from its token); throws `invalid auth token`. */
-  who: (call: grpc.ServerUnaryCall<unknown, unknown>) => AuthInfo | undefined;
+  who: (call: { metadata: grpc.Metadata }) => AuthInfo | undefined;
   /** Wraps a handler with the store's failure check, durability barrier and error mapping. */
   unary: <Req>(fn: Handler<Req>) => grpc.handleUnaryCall<Req, unknown>;
 }
@@ -30,14 +30,14 @@ export function authHandlers(d: AuthServiceDeps): grpc.UntypedServiceImplementat
   /** A call that needs the root role when auth is on. */
   const admin = <Req>(apply: (r: Req) => Header | void) =>
     unary<Req>((r, _size, call) => {
-      const info = d.who(call as grpc.ServerUnaryCall<unknown, unknown>);
+      const info = d.who(call);
       auth.checkAdmin(info);
       return apply(r) ?? ok();
     });
   /** An admin call that hashes a password first. */
   const adminHashing = <Req extends { password: string }>(skipHash: (r: Req) => boolean, pre: (r: Req) => void, apply: (r: Req, hash: string) => void) =>
     unary<Req>(async (r, _size, call) => {
-      const info = d.who(call as grpc.ServerUnaryCall<unknown, unknown>);
+      const info = d.who(call);
       auth.checkAdmin(info);
       pre(r);
       const hash = skipHash(r) ? '' : await hashPassword(r.password);
@@ -52,7 +52,7 @@ export function authHandlers(d: AuthServiceDeps): grpc.UntypedServiceImplementat
     AuthStatus: unary(() => ({ ...ok(), enabled: auth.enabled, authRevision: auth.revision })),
     Authenticate: unary<{ name: string; password: string }>(async (r, _size, call) => {
       // etcd resolves a token sent along even here (a stale one fails the call).
-      d.who(call as grpc.ServerUnaryCall<unknown, unknown>);
+      d.who(call);
       for (;;) {
         if (!auth.enabled) throw Errors.authNotEnabled();
         const revision = auth.revision;
@@ -82,7 +82,7 @@ export function authHandlers(d: AuthServiceDeps): grpc.UntypedServiceImplementat
       (r, hash) => auth.userChangePassword(r.name, hash),
     ),
     UserGet: unary<{ name: string }>((r, _size, call) => {
-      const info = d.who(call as grpc.ServerUnaryCall<unknown, unknown>);
+      const info = d.who(call);
       try {
         auth.checkAdmin(info);
       } catch (e) {
@@ -98,7 +98,7 @@ export function authHandlers(d: AuthServiceDeps): grpc.UntypedServiceImplementat
     UserRevokeRole: admin<{ name: string; role: string }>((r) => auth.userRevokeRole(r.name, r.role)),
     RoleAdd: admin<{ name: string }>((r) => auth.roleAdd(r.name)),
     RoleGet: unary<{ role: string }>((r, _size, call) => {
-      const info = d.who(call as grpc.ServerUnaryCall<unknown, unknown>);
+      const info = d.who(call);
       try {
         auth.checkAdmin(info);
       } catch (e) {

@@ -308,9 +308,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       try {
         adminOnly(call);
       } catch (e) {
-        const status = toStatus(e);
-        call.emit('error', Object.assign(new Error(status.details), status));
-        return;
+        return failStream(call, e);
       }
       // The state is taken now, and sent only once everything in it is durable.
       const blob = durability.snapshotBlob();
@@ -452,10 +450,10 @@ function measured(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
   return out as grpc.ServiceDefinition;
 }
 
-/** Ends a streaming call with etcd's "server stopped" (after a failed fsync), once. */
-function failStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): void {
+/** Ends a streaming call with `err` (default etcd's "server stopped", after a failed fsync), once. */
+function failStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: unknown = Errors.stopped()): void {
   if (call.writableEnded || call.destroyed) return;
-  const status = toStatus(Errors.stopped());
+  const status = toStatus(err);
   // grpc-js turns an 'error' event carrying code/details into the call's status.
   call.emit('error', Object.assign(new Error(status.details), status));
 }

@@ -3,11 +3,9 @@
 // from an after hook) and, as a last resort, when the test process exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { ChildTracker, exitOf, killQuietly, type Exit } from './child-tracker.ts';
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { Exit };
 
 export type GoLine = Record<string, unknown>;
 
@@ -25,31 +23,12 @@ export interface GoProcess {
   kill(signal?: NodeJS.Signals): Promise<Exit>;
 }
 
-const running = new Map<number, ChildProcess>();
-let exitHookInstalled = false;
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
+const goProcesses = new ChildTracker();
 
 export function startGoProcess(bin: string, args: string[]): GoProcess {
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not spawn ${bin}`);
-  running.set(pid, child);
-  child.once('exit', () => running.delete(pid));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // 'exit' listeners cannot await: a crashed test run must still leave no Go process behind.
-    process.on('exit', () => {
-      for (const p of running.keys()) killQuietly(p, 'SIGKILL');
-    });
-  }
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const pid = goProcesses.track(child, bin);
+  const exited = exitOf(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines: GoLine[] = [];
@@ -108,8 +87,6 @@ export function startGoProcess(bin: string, args: string[]): GoProcess {
 }
 
 /** SIGKILLs every Go process still running (by pid) and waits for them to go. */
-export async function stopGoProcesses(): Promise<void> {
-  const all = [...running.entries()];
-  for (const [pid] of all) killQuietly(pid, 'SIGKILL');
-  await Promise.all(all.map(([, c]) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+export function stopGoProcesses(): Promise<void> {
+  return goProcesses.killAll();
 }

@@ -6,14 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChildTracker, exitOf, killQuietly, type Exit } from './child-tracker.ts';
 
 const COORD_BIN = new URL('../../bin/coord.js', import.meta.url).pathname;
 const SERVING = /coord store serving the etcd v3 API on https?:\/\/([^\s]+):(\d+) /;
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { Exit };
 
 export interface StoreProcess {
   /** `127.0.0.1:port` the store serves on. */
@@ -35,40 +33,12 @@ export interface StoreRun extends Exit {
   stderr: string;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' listeners cannot await: a crashed test run must still not leave stores behind.
-  process.on('exit', () => {
-    for (const c of running) if (c.pid !== undefined) killQuietly(c.pid, 'SIGKILL');
-  });
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
+const stores = new ChildTracker();
 
 function spawnStore(args: readonly string[]): ChildProcess {
   const child = spawn(process.execPath, [COORD_BIN, 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error('could not spawn coord store');
-  track(child);
+  stores.track(child, 'coord store');
   return child;
-}
-
-function exitOf(child: ChildProcess): Promise<Exit> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  }
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 /** Starts `coord store ARGS` and resolves once it prints its endpoint; rejects if it exits first. */
@@ -161,10 +131,8 @@ export async function runStoreToExit(args: readonly string[], timeoutMs = 15_000
 }
 
 /** SIGKILLs every store process still running and waits for them to go. */
-export async function stopAllStoreProcesses(): Promise<void> {
-  const all = [...running];
-  for (const c of all) if (c.pid !== undefined) killQuietly(c.pid, 'SIGKILL');
-  await Promise.all(all.map(exitOf));
+export function stopAllStoreProcesses(): Promise<void> {
+  return stores.killAll();
 }
 
 /** A fresh temp directory; remove it with removeTempDir(). */
