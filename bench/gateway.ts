@@ -1,4 +1,4 @@
-// coord/gateway against two baselines over the same gRPC backend, in one run:
+// etcd-coord/gateway against two baselines over the same gRPC backend, in one run:
 //   (a) a bare Fastify handler calling a generated grpc-js client directly (goal: gateway ≥ 0.7x)
 //   (b) the same route written with Express the ordinary way (goal: gateway ≥ 3x)
 // The three HTTP servers share one child process (bench/lib/gateway-http-main.ts); the Echo

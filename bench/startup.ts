@@ -2,7 +2,7 @@
 // installed offline into an empty project (test/helpers/package-install.ts), then, median of
 // several runs each, against anchors measured in the same run:
 //   coord --help            wall and CPU, peak RSS          anchor: etcdctl version
-//   import('coord')         wall, peak RSS                  anchor: node -e 0 (bare Node)
+//   import('etcd-coord')         wall, peak RSS                  anchor: node -e 0 (bare Node)
 //   coord store --memory    RSS once serving                anchor: etcd (fresh single member)
 //   the install             node_modules size, packages, build tools found in it
 // The clone's own `node bin/coord.js --help` (TypeScript through tsx) is shown for comparison.
@@ -137,7 +137,7 @@ export async function run(): Promise<void> {
     const helpClone = medians(() => sample(process.execPath, [join(ROOT, 'bin/coord.js'), '--help'], ROOT, rssHook));
     const etcdctl = etcdctlBinary();
     const etcdctlVersion = etcdctl ? medians(() => sample(etcdctl, ['version'], app)) : undefined;
-    const importCoord = medians(() => sample(process.execPath, ['--input-type=module', '-e', "await import('coord')"], app, rssHook));
+    const importCoord = medians(() => sample(process.execPath, ['--input-type=module', '-e', "await import('etcd-coord')"], app, rssHook));
     const bareNode = medians(() => sample(process.execPath, ['-e', '0'], app, rssHook));
     const storeRuns: number[] = [];
     for (let i = 0; i < STORE_RUNS; i++) storeRuns.push(await storeRss(bin, app));
@@ -159,8 +159,8 @@ export async function run(): Promise<void> {
         ['coord --help: CPU', ms(help.cpuMs), 'etcdctl version', ms(etcdctlVersion?.cpuMs ?? NaN), ratio(help.cpuMs, etcdctlVersion?.cpuMs ?? NaN), ''],
         ['coord --help: peak RSS', mib(help.maxRssBytes), 'node -e 0', mib(bareNode.maxRssBytes), ratio(help.maxRssBytes, bareNode.maxRssBytes), ''],
         ['coord --help from the clone (tsx): wall', ms(helpClone.wallMs), 'coord --help (package)', ms(help.wallMs), ratio(helpClone.wallMs, help.wallMs), ''],
-        ["import('coord'): wall", ms(importCoord.wallMs), 'node -e 0', ms(bareNode.wallMs), ratio(importCoord.wallMs, bareNode.wallMs), ''],
-        ["import('coord'): peak RSS", mib(importCoord.maxRssBytes), 'node -e 0', mib(bareNode.maxRssBytes), ratio(importCoord.maxRssBytes, bareNode.maxRssBytes), ''],
+        ["import('etcd-coord'): wall", ms(importCoord.wallMs), 'node -e 0', ms(bareNode.wallMs), ratio(importCoord.wallMs, bareNode.wallMs), ''],
+        ["import('etcd-coord'): peak RSS", mib(importCoord.maxRssBytes), 'node -e 0', mib(bareNode.maxRssBytes), ratio(importCoord.maxRssBytes, bareNode.maxRssBytes), ''],
         ['coord store --memory: RSS at start', mib(store), 'etcd', mib(etcd), ratio(store, etcd), '≤ 60 MiB'],
       ],
     );

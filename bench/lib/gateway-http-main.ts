@@ -1,6 +1,6 @@
 // Child process for bench/gateway.ts: three HTTP servers in front of the same gRPC backend
 // (`etcd:///echo`, coord's resolver, p2c_ewma and client interceptors), on free loopback ports:
-//   gateway  coord/gateway, route table POST /v1/echo → coord.test.Echo/Echo (body "*")
+//   gateway  etcd-coord/gateway, route table POST /v1/echo → coord.test.Echo/Echo (body "*")
 //   fastify  a bare Fastify handler calling a generated grpc-js client directly
 //   express  the same in Express, the way a Node user writes it (express.json(), res.json)
 // Prints `ports {"gateway":…,"fastify":…,"express":…}`.

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { compare, op } from 'coord';
-import { methodPolicies, serviceConfig, type MethodPolicy } from 'coord/grpc';
+import { compare, op } from 'etcd-coord';
+import { methodPolicies, serviceConfig, type MethodPolicy } from 'etcd-coord/grpc';
 import { call, grpcError, shop, type Item, type Order, type Reservation, type User } from './lib/proto.ts';
 import { runService, unary, type ServiceContext } from './lib/service.ts';
 

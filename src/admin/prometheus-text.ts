@@ -12,7 +12,7 @@ export interface Scrape {
   samples: Map<string, Sample[]>;
 }
 
-/** Server-side RED metrics written by coord/observability's gRPC server interceptor (src/observability/metrics.ts). */
+/** Server-side RED metrics written by etcd-coord/observability's gRPC server interceptor (src/observability/metrics.ts). */
 export const SERVER_REQUESTS = 'grpc_server_handled_total';
 export const SERVER_DURATION_BUCKET = 'grpc_server_handling_seconds_bucket';
 /** Client-side calls by target: who this instance calls (the topology's edges). */

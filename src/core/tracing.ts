@@ -1,6 +1,6 @@
 // Spans for coord's own operations (locks, elections, config, registry, leases), through the
 // OpenTelemetry API only: without a registered TracerProvider every call here is a no-op, and
-// no layer below observability needs to know whether tracing is on (coord/observability wires
+// no layer below observability needs to know whether tracing is on (etcd-coord/observability wires
 // the SDK and turns these spans into metrics too). Names and attributes are listed in README.md.
 import { INVALID_SPAN_CONTEXT, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 

@@ -1,4 +1,4 @@
-// coord/gateway: an HTTP/JSON → gRPC gateway (google.api.http annotations or a route table,
+// etcd-coord/gateway: an HTTP/JSON → gRPC gateway (google.api.http annotations or a route table,
 // proto3 JSON mapping) over coord's registry and balancers, with JWT auth, rate limits, CORS,
 // request ids, deadlines, an OpenAPI document and a docs page; and, for services behind it, the
 // claims it forwards and an interceptor requiring them.

@@ -31,7 +31,7 @@ export interface RateLimitOptions {
 
 /** Options for {@link startGateway}; defaults in each field's doc. */
 export interface GatewayOptions {
-  /** The registry backends are discovered in: `etcd:///<name>` through this Coord (the gateway calls coord/grpc `setup({ coord })`). Or give `endpoints`. */
+  /** The registry backends are discovered in: `etcd:///<name>` through this Coord (the gateway calls etcd-coord/grpc `setup({ coord })`). Or give `endpoints`. */
   coord?: Coord;
   /** etcd endpoints to discover backends through, when no `coord` is given (`etcd://<endpoints>/<name>`). */
   endpoints?: string | string[];
@@ -70,7 +70,7 @@ export interface GatewayOptions {
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
   /** Client interceptors appended after coord's (deadline, adaptive throttle) on every backend. */
   grpcInterceptors?: grpc.Interceptor[];
-  /** Balancing and method config for backend channels (coord/grpc serviceConfig()). Default p2c_ewma with outlier detection. */
+  /** Balancing and method config for backend channels (etcd-coord/grpc serviceConfig()). Default p2c_ewma with outlier detection. */
   serviceConfig?: ServiceConfigOptions;
   /** Backend channel credentials. Default insecure. */
   credentials?: grpc.ChannelCredentials;

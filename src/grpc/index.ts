@@ -1,4 +1,4 @@
-// coord/grpc: the etcd:/// resolver and coord's balancers for grpc-js clients, client
+// etcd-coord/grpc: the etcd:/// resolver and coord's balancers for grpc-js clients, client
 // resilience (deadline propagation, adaptive throttling, retry policies) and serve(), a grpc-js
 // Server with registry, health, reflection, load shedding and graceful shutdown.
 

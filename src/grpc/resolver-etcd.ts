@@ -144,7 +144,7 @@ export class EtcdResolver implements grpc.experimental.Resolver {
       coord = defaults.coord;
     }
     if (!coord) {
-      this.failure = `no etcd for etcd:///${this.target.service}: call setup({ coord }) from coord/grpc, or name etcd endpoints in the target (etcd://host:port/${this.target.service})`;
+      this.failure = `no etcd for etcd:///${this.target.service}: call setup({ coord }) from etcd-coord/grpc, or name etcd endpoints in the target (etcd://host:port/${this.target.service})`;
       return;
     }
     const d = new Discovery(coord.etcd, this.target.namespace ?? coord.namespace, this.target.service, { log: defaults.log, format: this.target.format });

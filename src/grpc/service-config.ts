@@ -78,7 +78,7 @@ export function serviceConfig(options: ServiceConfigOptions = {}): string {
     grpc.experimental.parseLoadBalancingConfig(options.policy ?? { p2c_ewma: {} });
     for (const lb of raw.loadBalancingConfig) grpc.experimental.parseLoadBalancingConfig(lb);
   } catch (e) {
-    const hint = grpc.experimental.isLoadBalancerNameRegistered('p2c_ewma') ? '' : ' (coord policies are registered by setup() from coord/grpc)';
+    const hint = grpc.experimental.isLoadBalancerNameRegistered('p2c_ewma') ? '' : ' (coord policies are registered by setup() from etcd-coord/grpc)';
     throw new CoordError('invalid-argument', `invalid service config: ${(e as Error).message}${hint}`, { cause: e });
   }
   return JSON.stringify(raw);

@@ -1,4 +1,4 @@
-// The pin on grpc-js: coord/grpc is built on grpc-js's experimental resolver and balancer API,
+// The pin on grpc-js: etcd-coord/grpc is built on grpc-js's experimental resolver and balancer API,
 // which may change in any minor release. These tests name exactly what coord relies on, so an
 // upgrade that moves it fails here with the reason, not as a mysteriously hanging channel.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// coord/observability: OpenTelemetry tracing across HTTP (Fastify) and gRPC hops with W3C trace
+// etcd-coord/observability: OpenTelemetry tracing across HTTP (Fastify) and gRPC hops with W3C trace
 // context, Prometheus metrics (RED per route and method, picks per endpoint, throttling, shedding,
 // and coord's locks, elections, config, registry and leases), and pino logs with trace ids.
 export { createObservability, type Observability, type ObservabilityOptions } from './observability.ts';

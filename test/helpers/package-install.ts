@@ -72,14 +72,14 @@ export async function installTarball(dir: string, tarball: string, type: 'module
   const coord = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
   const spec = `file:${tarball}`;
   const packages: Record<string, unknown> = {
-    '': { name: 'coord-consumer', dependencies: { coord: spec } },
-    'node_modules/coord': { version: coord.version, resolved: spec, license: coord.license, dependencies: coord.dependencies, peerDependencies: coord.peerDependencies, peerDependenciesMeta: coord.peerDependenciesMeta, bin: coord.bin, engines: coord.engines },
+    '': { name: 'coord-consumer', dependencies: { [coord.name as string]: spec } },
+    [`node_modules/${coord.name as string}`]: { version: coord.version, resolved: spec, license: coord.license, dependencies: coord.dependencies, peerDependencies: coord.peerDependencies, peerDependenciesMeta: coord.peerDependenciesMeta, bin: coord.bin, engines: coord.engines },
   };
   for (const [path, entry] of Object.entries(lock.packages)) {
     if (path === '' || entry.dev || entry.devOptional || entry.link) continue;
     packages[path] = entry;
   }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'coord-consumer', private: true, type, dependencies: { coord: spec } }, null, 2));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'coord-consumer', private: true, type, dependencies: { [coord.name as string]: spec } }, null, 2));
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'coord-consumer', lockfileVersion: 3, requires: true, packages }, null, 2));
   const r = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, timeoutMs: 300_000 });
   if (r.code !== 0) throw new Error(`npm ci --offline of the packed tarball failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);

@@ -1,5 +1,5 @@
 // The gateway tests' backends: the services of test/fixtures/gateway-test.proto served with
-// serve() from coord/grpc and registered in a coord store (in process) or real etcd, and a
+// serve() from etcd-coord/grpc and registered in a coord store (in process) or real etcd, and a
 // gateway in front of them. Handlers echo what they received, so tests check the transcoding
 // end to end.
 import * as grpc from '@grpc/grpc-js';

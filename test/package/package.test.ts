@@ -73,6 +73,16 @@ describe('the npm package', () => {
     assert.deepEqual(files.filter((f) => /^(test|bench|scripts|dashboard|\.ci)\//.test(f) || f.endsWith('.test.ts') || f.endsWith('.test.js') || f.startsWith('tsconfig')), []);
   });
 
+  test("the README's install line names package.json's name, and that name is this package", () => {
+    const root = new URL('../../', import.meta.url);
+    const name = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { name: string }).name;
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const installs = [...readme.matchAll(/^npm install (\S+)/gm)].map((m) => m[1]);
+    assert.ok(installs.length > 0, 'the README has an npm install line');
+    assert.deepEqual([...new Set(installs)], [name]);
+    assert.ok(existsSync(join(app, 'node_modules', name, 'package.json')), `installed as node_modules/${name}`);
+  });
+
   test('installs without build tools', () => {
     const modules = join(app, 'node_modules');
     for (const tool of ['typescript', 'tsx', 'vite', 'esbuild', 'rolldown', 'lightningcss', 'preact', 'typedoc']) {
@@ -94,9 +104,9 @@ describe('the npm package', () => {
     assert.equal(typeof JSON.parse(r.stdout).fencingToken, 'number');
   });
 
-  test("import 'coord' loads neither fastify, jose, vite, prom-client nor the OpenTelemetry SDK", async () => {
+  test("import 'etcd-coord' loads neither fastify, jose, vite, prom-client nor the OpenTelemetry SDK", async () => {
     const record = join(work, 'loaded.txt');
-    const r = await node(['--import', './record-loads.mjs', '--input-type=module', '-e', "await import('coord')"], { RECORD_FILE: record });
+    const r = await node(['--import', './record-loads.mjs', '--input-type=module', '-e', "await import('etcd-coord')"], { RECORD_FILE: record });
     assert.equal(r.code, 0, r.stderr);
     const packages = new Set(
       readFileSync(record, 'utf8')
@@ -105,13 +115,13 @@ describe('the npm package', () => {
         .filter((p): p is string => !!p),
     );
     // What a client needs is there (so the recording works) ...
-    for (const p of ['coord', '@grpc/grpc-js', '@opentelemetry/api']) assert.ok(packages.has(p), `${p} loaded; loaded: ${[...packages].join(', ')}`);
+    for (const p of ['etcd-coord', '@grpc/grpc-js', '@opentelemetry/api']) assert.ok(packages.has(p), `${p} loaded; loaded: ${[...packages].join(', ')}`);
     // ... and none of the server, gateway, metrics or tracing-SDK packages.
     const heavy = [...packages].filter((p) => /^(fastify|@fastify\/.*|jose|vite|prom-client|pino|@opentelemetry\/(?!api$).*)$/.test(p));
     assert.deepEqual(heavy, []);
   });
 
-  test("require('coord') works from CommonJS (require of ES modules, Node >= 20.19)", async () => {
+  test("require('etcd-coord') works from CommonJS (require of ES modules, Node >= 20.19)", async () => {
     const r = await node(['cjs-app.cjs']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { connect: 'function', CoordError: 'function', startStore: 'function' });
@@ -125,14 +135,14 @@ describe('the npm package', () => {
   }
 
   test('otlp.url without the optional exporter package installed: one clear error at start-up', async () => {
-    const program = "import { createObservability } from 'coord/observability'; try { createObservability({ serviceName: 's', otlp: { url: 'http://127.0.0.1:4318/v1/traces' } }); } catch (e) { console.log(e.code + ': ' + e.message); process.exit(3); }";
+    const program = "import { createObservability } from 'etcd-coord/observability'; try { createObservability({ serviceName: 's', otlp: { url: 'http://127.0.0.1:4318/v1/traces' } }); } catch (e) { console.log(e.code + ': ' + e.message); process.exit(3); }";
     const r = await node(['--input-type=module', '-e', program]);
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout.trim(), 'invalid-argument: observability: otlp.url needs the optional package @opentelemetry/exporter-trace-otlp-http (npm install @opentelemetry/exporter-trace-otlp-http)');
   });
 
   test('a subpath that is not exported fails with ERR_PACKAGE_PATH_NOT_EXPORTED', async () => {
-    const r = await node(['--input-type=module', '-e', "await import('coord/dist/src/coord.js').catch((e) => { console.log(e.code); process.exit(3); })"]);
+    const r = await node(['--input-type=module', '-e', "await import('etcd-coord/dist/src/coord.js').catch((e) => { console.log(e.code); process.exit(3); })"]);
     assert.equal(r.code, 3);
     assert.equal(r.stdout.trim(), 'ERR_PACKAGE_PATH_NOT_EXPORTED');
   });

@@ -38,7 +38,7 @@ export function Topology(props: { services: string[] }) {
   const height = 20 + Math.max(...columns.map((c) => c.length)) * (BOX_H + ROW_GAP) - ROW_GAP;
   return (
     <Card title="Topology" testid="topology">
-      {edges.length === 0 && <p class="muted">No calls between services reported in the last scrape (instances report them through coord/observability's client metrics).</p>}
+      {edges.length === 0 && <p class="muted">No calls between services reported in the last scrape (instances report them through etcd-coord/observability's client metrics).</p>}
       <svg width={width} height={height} class="topology" role="img" aria-label="service call graph">
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">

@@ -4,9 +4,9 @@
 // SIGTERM/SIGINT, or when the `coord dev` that started it goes away.
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import { connect, type Coord } from 'coord';
-import { clientInterceptors, serve, setup, type CoordServer } from 'coord/grpc';
-import { createObservability } from 'coord/observability';
+import { connect, type Coord } from 'etcd-coord';
+import { clientInterceptors, serve, setup, type CoordServer } from 'etcd-coord/grpc';
+import { createObservability } from 'etcd-coord/observability';
 import { FAULTS, FaultsSchema } from './faults.ts';
 
 export interface ServiceContext {

@@ -9,7 +9,7 @@
 //   stock-fence/<sku>       fencing token of the last writer, zero-padded to 20 digits (compares as bytes)
 //   reservations/<order>    {"items":[{"sku","quantity"}],"released":false}
 import * as grpc from '@grpc/grpc-js';
-import { compare, op, type Coord, type KeyValue, type LockHandle } from 'coord';
+import { compare, op, type Coord, type KeyValue, type LockHandle } from 'etcd-coord';
 import { grpcError, type Item } from './proto.ts';
 
 export interface StoredReservation {
