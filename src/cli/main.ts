@@ -4,6 +4,7 @@ import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerDemoCommands } from './demo-command.ts';
 import { registerDevCommand } from './dev-command.ts';
 import { registerGatewayCommand } from './gateway-command.ts';
+import { registerKubeCommands } from './kube-command.ts';
 import { registerKvCommands } from './kv-command.ts';
 import { registerLockCommands } from './lock-command.ts';
 import { registerServicesCommand } from './services-command.ts';
@@ -25,6 +26,7 @@ registerDashboardCommand(program);
 registerDevCommand(program);
 registerDemoCommands(program);
 registerGatewayCommand(program);
+registerKubeCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`coord: ${(e as Error).message ?? e}`);

@@ -60,7 +60,9 @@ export async function runService(options: ShopServiceOptions): Promise<void> {
 
   // Traces and RED metrics; the dashboard scrapes the endpoint advertised in the registry.
   const obs = createObservability({ serviceName: options.name });
-  const metrics = await obs.serveMetrics({ listen: '127.0.0.1:0' });
+  // In a container or pod (deploy/, docs/deploy.md): HOST=0.0.0.0, fixed PORT and METRICS_PORT, POD_IP advertised.
+  const host = process.env.HOST ?? '127.0.0.1';
+  const metrics = await obs.serveMetrics({ listen: `${host}:${process.env.METRICS_PORT ?? 0}` });
 
   const draining = new AbortController();
   const ctx: ServiceContext = {
@@ -82,6 +84,9 @@ export async function runService(options: ShopServiceOptions): Promise<void> {
       metadata: { pid: process.pid, host: hostname(), zone: process.env.SHOP_ZONE ?? 'local', metrics: metrics.url },
       services,
       interceptors: obs.grpcServerInterceptors(),
+      host,
+      port: Number(process.env.PORT ?? 0),
+      ...(process.env.POD_IP ? { advertiseHost: process.env.POD_IP } : {}),
       ttl: 5, // a kill -9'd instance leaves the registry within 5 s
       exitOnSignal: false,
       log,
