@@ -83,7 +83,7 @@ function installExitHook(): void {
 }
 
 /** `n` distinct free loopback ports: all listeners stay open until every port is chosen. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     const ports: number[] = [];

@@ -1,0 +1,6 @@
+// etcd-coord/events: events between services — one small engine interface (publish, subscribe in
+// groups with explicit acknowledgement, dead letters and re-drive), NATS JetStream as the real
+// engine and an embedded engine over etcd / coord store. See docs/events.md.
+export { checkName, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
+export { etcdEngine, type EtcdEngineOptions } from './engine-etcd.ts';
+export { natsEngine, type NatsEngineOptions } from './engine-nats.ts';
