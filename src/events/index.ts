@@ -4,3 +4,7 @@
 export { checkName, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
 export { etcdEngine, type EtcdEngineOptions } from './engine-etcd.ts';
 export { natsEngine, type NatsEngineOptions } from './engine-nats.ts';
+export { EtcdOutbox, PostgresOutbox, type NewEvent, type OutboxEntry, type OutboxSource, type PostgresOutboxOptions } from './outbox.ts';
+export { startRelay, type Relay, type RelayOptions, type RelayStats } from './outbox-relay.ts';
+export { idempotent, migrateProcessed } from './consumer-idempotent.ts';
+export { fromPg, fromPGlite, type PgPoolLike, type PGliteLike, type SqlDatabase, type SqlExecutor } from './sql.ts';
