@@ -1,0 +1,10 @@
+// etcd-coord/events: events between services — one small engine interface (publish, subscribe in
+// groups with explicit acknowledgement, dead letters and re-drive), NATS JetStream as the real
+// engine and an embedded engine over etcd / coord store. See docs/events.md.
+export { checkName, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
+export { etcdEngine, type EtcdEngineOptions } from './engine-etcd.ts';
+export { natsEngine, type NatsEngineOptions } from './engine-nats.ts';
+export { EtcdOutbox, PostgresOutbox, type NewEvent, type OutboxEntry, type OutboxSource, type PostgresOutboxOptions } from './outbox.ts';
+export { startRelay, type Relay, type RelayOptions, type RelayStats } from './outbox-relay.ts';
+export { idempotent, migrateProcessed } from './consumer-idempotent.ts';
+export { fromPg, fromPGlite, type PgPoolLike, type PGliteLike, type SqlDatabase, type SqlExecutor } from './sql.ts';
