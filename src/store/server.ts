@@ -12,6 +12,7 @@ import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { StoreFs } from './store-fs.ts';
 import { hashPassword } from './auth-password.ts';
+import { GrpcSessions } from './grpc-sessions.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -67,6 +68,8 @@ export interface StoreHandle {
 export const STORE_VERSION = '3.4.23-coord';
 /** etcd's allowance for gRPC framing above the largest request (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** How long close() lets calls in flight finish before it cuts every connection. */
+const SHUTDOWN_GRACE_MS = 1000;
 
 export class StoreStartError extends Error {
   readonly brand = 'coord.StoreStartError' as const;
@@ -165,6 +168,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     // Per-call channel statistics cost ~5% of a put and nothing reads them here.
     'grpc.enable_channelz': 0,
   });
+  // Seen here, not through channelz: forced stops and answers to a client's GOAWAY need them.
+  const sessions = new GrpcSessions(server);
   server.addService(measured(proto.KV.service), {
     Range: unary<RangeRequest>((r, _size, call) => {
       checkRange(r);
@@ -358,8 +363,13 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   const close = () =>
     (closing ??= (async () => {
       hub.close();
+      // GOAWAY to every client and a wait for calls in flight; streams that never end on their
+      // own (watches, keepalives) are cut after SHUTDOWN_GRACE_MS.
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => server.forceShutdown(), 2000);
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          sessions.destroyAll();
+        }, SHUTDOWN_GRACE_MS);
         server.tryShutdown(() => {
           clearTimeout(t);
           resolve();
@@ -371,6 +381,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   const failed = durability.failed.then(async (err) => {
     log(`coord store: stopping after a disk error: ${err.message}`);
     server.forceShutdown();
+    sessions.destroyAll();
     hub.close();
     await lock?.release();
     return err;
