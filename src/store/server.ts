@@ -13,6 +13,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import type { StoreFs } from './store-fs.ts';
 import { hashPassword } from './auth-password.ts';
 import { GrpcSessions } from './grpc-sessions.ts';
+import { DEFAULT_AUTO_COMPACTION, startAutoCompactor, type AutoCompaction } from './auto-compactor.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -51,6 +52,11 @@ export interface StoreOptions {
    * password; auth is (re-)enabled. `coord store --auth-root-password-file F`.
    */
   authRootPassword?: string;
+  /**
+   * Automatic compaction of old history (etcd's `--auto-compaction-mode/-retention`). Default
+   * periodic, one hour; `false` keeps all history until a client compacts.
+   */
+  autoCompaction?: AutoCompaction | false;
 }
 
 /** A running coord store, as `startStore()` returns it. */
@@ -359,9 +365,15 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   endpoint = listen.replace(/:\d+$/, `:${port}`);
   lock?.setEndpoint(endpoint);
 
+  const autoCompaction = options.autoCompaction ?? DEFAULT_AUTO_COMPACTION;
+  const stopCompactor = autoCompaction
+    ? startAutoCompactor({ get rev() { return state.rev; }, get compactRev() { return state.mvcc.compactRev; }, compact: (rev) => void state.compact(rev) }, autoCompaction, log)
+    : () => {};
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      stopCompactor();
       hub.close();
       // GOAWAY to every client and a wait for calls in flight; streams that never end on their
       // own (watches, keepalives) are cut after SHUTDOWN_GRACE_MS.
@@ -382,6 +394,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     log(`coord store: stopping after a disk error: ${err.message}`);
     server.forceShutdown();
     sessions.destroyAll();
+    stopCompactor();
     hub.close();
     await lock?.release();
     return err;
