@@ -174,7 +174,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     // Per-call channel statistics cost ~5% of a put and nothing reads them here.
     'grpc.enable_channelz': 0,
   });
-  // Seen here, not through channelz: forced stops and answers to a client's GOAWAY need them.
+  // Seen here, not through channelz: a forced stop must reach them all, and a client's GOAWAY must not close one.
   const sessions = new GrpcSessions(server);
   server.addService(measured(proto.KV.service), {
     Range: unary<RangeRequest>((r, _size, call) => {
@@ -366,9 +366,19 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   lock?.setEndpoint(endpoint);
 
   const autoCompaction = options.autoCompaction ?? DEFAULT_AUTO_COMPACTION;
-  const stopCompactor = autoCompaction
-    ? startAutoCompactor({ get rev() { return state.rev; }, get compactRev() { return state.mvcc.compactRev; }, compact: (rev) => void state.compact(rev) }, autoCompaction, log)
-    : () => {};
+  const compactTarget = {
+    get rev() {
+      return state.rev;
+    },
+    get compactRev() {
+      return state.mvcc.compactRev;
+    },
+    compact(rev: number) {
+      if (durability.failure) throw Errors.stopped();
+      state.compact(rev);
+    },
+  };
+  const stopCompactor = autoCompaction ? startAutoCompactor(compactTarget, autoCompaction, log) : () => {};
 
   let closing: Promise<void> | undefined;
   const close = () =>
