@@ -402,8 +402,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     })());
   const failed = durability.failed.then(async (err) => {
     log(`coord store: stopping after a disk error: ${err.message}`);
+    // Connections stay: every call on them is answered "server stopped" until close() or exit.
     server.forceShutdown();
-    sessions.destroyAll();
     stopCompactor();
     hub.close();
     await lock?.release();
