@@ -20,7 +20,9 @@ type Kv = { Put(r: object, cb: (e: Error | null) => void): void; DeleteRange(r: 
 const definition = protoLoader.loadSync('rpc.proto', loaderOptions);
 let onRequest: (() => void) | undefined;
 let hooked = 0;
-const original = http2.connect;
+/** What http2.connect was when hooked (another recorder may have wrapped it: it stays underneath). */
+let original = http2.connect;
+let patched: typeof http2.connect | undefined;
 
 /** Runs `calls` rounds: a fresh client puts a key, then deletes it and closes its channel at once. */
 export async function closeRace(opts: { grpcJs: GrpcJs; endpoint: string; ca?: Buffer; calls: number; sameTick: boolean; prefix: string }): Promise<CloseRaceResult> {
@@ -60,7 +62,8 @@ export function failed(r: CloseRaceResult): number {
 
 function hook(): void {
   if (hooked++ > 0) return;
-  http2.connect = ((...args: Parameters<typeof http2.connect>) => {
+  original = http2.connect;
+  http2.connect = patched = ((...args: Parameters<typeof http2.connect>) => {
     const session = original(...args);
     const request = session.request.bind(session);
     session.request = ((...a: Parameters<typeof session.request>) => {
@@ -75,5 +78,5 @@ function hook(): void {
 }
 
 function unhook(): void {
-  if (--hooked === 0) http2.connect = original;
+  if (--hooked === 0 && http2.connect === patched) http2.connect = original;
 }
