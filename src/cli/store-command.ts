@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { StoreOptions } from '../store/index.ts';
+import { parseAutoCompaction } from '../store/auto-compactor.ts';
 
 export interface StoreFlags {
   listen: string;
@@ -14,6 +15,8 @@ export interface StoreFlags {
   maxTxnOps?: string;
   authRootPasswordFile?: string;
   authTokenTtl?: string;
+  autoCompactionMode?: string;
+  autoCompactionRetention?: string;
 }
 
 /** The flags of `coord store` (and `coord dev`, which runs the same store). */
@@ -26,7 +29,9 @@ export function withStoreFlags(cmd: Command): Command {
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--ca <file>', 'CA bundle (PEM): require client certificates signed by it')
     .option('--max-request-bytes <n>', 'largest write request accepted', String(1.5 * 1024 * 1024))
-    .option('--max-txn-ops <n>', 'most operations in one txn branch', '128');
+    .option('--max-txn-ops <n>', 'most operations in one txn branch', '128')
+    .option('--auto-compaction-mode <mode>', 'periodic (keep a duration of history) or revision (keep a number of revisions), as etcd', 'periodic')
+    .option('--auto-compaction-retention <r>', 'history kept: a duration (1h, 30m, 10s; a bare number is hours) or a revision count; 0 turns it off', '1h');
 }
 
 /** `coord store`: the etcd-compatible store alone. */
@@ -52,6 +57,11 @@ export function storeOptions(flags: StoreFlags, dataDir: string | undefined): St
     log: (line) => console.error(line),
     authTokenTtlMs: (positiveInt('--auth-token-ttl', flags.authTokenTtl) ?? 300) * 1000,
   };
+  try {
+    options.autoCompaction = parseAutoCompaction(flags.autoCompactionMode ?? 'periodic', flags.autoCompactionRetention ?? '1h') ?? false;
+  } catch (e) {
+    fail((e as Error).message);
+  }
   if (flags.authRootPasswordFile) options.authRootPassword = readPassword(flags.authRootPasswordFile);
   if (flags.cert && flags.key) {
     options.tls = { cert: readPem(flags.cert), key: readPem(flags.key), ca: flags.ca ? readPem(flags.ca) : undefined };

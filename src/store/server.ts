@@ -12,6 +12,8 @@ import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { StoreFs } from './store-fs.ts';
 import { hashPassword } from './auth-password.ts';
+import { GrpcSessions } from './grpc-sessions.ts';
+import { DEFAULT_AUTO_COMPACTION, startAutoCompactor, type AutoCompaction } from './auto-compactor.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -50,6 +52,11 @@ export interface StoreOptions {
    * password; auth is (re-)enabled. `coord store --auth-root-password-file F`.
    */
   authRootPassword?: string;
+  /**
+   * Automatic compaction of old history (etcd's `--auto-compaction-mode/-retention`). Default
+   * periodic, one hour; `false` keeps all history until a client compacts.
+   */
+  autoCompaction?: AutoCompaction | false;
 }
 
 /** A running coord store, as `startStore()` returns it. */
@@ -67,6 +74,8 @@ export interface StoreHandle {
 export const STORE_VERSION = '3.4.23-coord';
 /** etcd's allowance for gRPC framing above the largest request (grpcOverheadBytes). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** How long close() lets calls in flight finish before it cuts every connection. */
+const SHUTDOWN_GRACE_MS = 1000;
 
 export class StoreStartError extends Error {
   readonly brand = 'coord.StoreStartError' as const;
@@ -165,6 +174,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     // Per-call channel statistics cost ~5% of a put and nothing reads them here.
     'grpc.enable_channelz': 0,
   });
+  // Seen here, not through channelz: a forced stop must reach them all, and a client's GOAWAY must not close one.
+  const sessions = new GrpcSessions(server);
   server.addService(measured(proto.KV.service), {
     Range: unary<RangeRequest>((r, _size, call) => {
       checkRange(r);
@@ -354,12 +365,33 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   endpoint = listen.replace(/:\d+$/, `:${port}`);
   lock?.setEndpoint(endpoint);
 
+  const autoCompaction = options.autoCompaction ?? DEFAULT_AUTO_COMPACTION;
+  const compactTarget = {
+    get rev() {
+      return state.rev;
+    },
+    get compactRev() {
+      return state.mvcc.compactRev;
+    },
+    compact(rev: number) {
+      if (durability.failure) throw Errors.stopped();
+      state.compact(rev);
+    },
+  };
+  const stopCompactor = autoCompaction ? startAutoCompactor(compactTarget, autoCompaction, log) : () => {};
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      stopCompactor();
       hub.close();
+      // GOAWAY to every client and a wait for calls in flight; streams that never end on their
+      // own (watches, keepalives) are cut after SHUTDOWN_GRACE_MS.
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => server.forceShutdown(), 2000);
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          sessions.destroyAll();
+        }, SHUTDOWN_GRACE_MS);
         server.tryShutdown(() => {
           clearTimeout(t);
           resolve();
@@ -370,7 +402,9 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     })());
   const failed = durability.failed.then(async (err) => {
     log(`coord store: stopping after a disk error: ${err.message}`);
+    // Connections stay: every call on them is answered "server stopped" until close() or exit.
     server.forceShutdown();
+    stopCompactor();
     hub.close();
     await lock?.release();
     return err;

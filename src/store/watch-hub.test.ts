@@ -8,6 +8,11 @@ import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
 
 const noLeases = { attach() {}, detach() {} };
 
+/** Runs the hub's sync ticks until no watcher is left catching up. */
+async function drainHub(hub: WatchHub): Promise<void> {
+  while (hub.unsyncedCount > 0) await new Promise((resolve) => setImmediate(resolve));
+}
+
 function setup() {
   const mvcc = new Mvcc(noLeases);
   const hub = new WatchHub(mvcc, { progressIntervalMs: 60_000, maxResponseBytes: 1 << 20 });
@@ -17,9 +22,10 @@ function setup() {
   };
   const sent: WatchResponseMsg[] = [];
   const stream = hub.openStream((r) => sent.push(r));
+  const drain = () => drainHub(hub);
   const watch = (key: string, startRevision = 0) =>
     stream.create({ key: Buffer.from(key), range_end: Buffer.alloc(0), start_revision: String(startRevision), progress_notify: false, filters: [], prev_kv: false, watch_id: '0', fragment: false });
-  return { mvcc, hub, write, sent, stream, watch };
+  return { mvcc, hub, write, sent, stream, watch, drain };
 }
 
 describe('watch hub headers while a write awaits its fsync', () => {
@@ -47,13 +53,14 @@ describe('watch hub headers while a write awaits its fsync', () => {
     hub.close();
   });
 
-  it('replayed events carry the durable revision at send time', () => {
-    const { hub, write, sent, watch } = setup();
+  it('replayed events carry the durable revision at send time', async () => {
+    const { hub, write, sent, watch, drain } = setup();
     hub.publish(write('a', '1'));
     hub.publish(write('b', '1'));
     hub.publish(write('b', '2'));
     write('a', '2'); // applied, not durable: neither replayed nor named
     watch('a', 1);
+    await drain();
     const replay = sent.filter((r) => r.events);
     assert.equal(replay.length, 1);
     assert.equal(replay[0].header.revision, 4);

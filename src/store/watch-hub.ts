@@ -28,20 +28,28 @@ interface Watcher {
   readonly noDelete: boolean;
   readonly progressNotify: boolean;
   readonly fragment: boolean;
-  /** Events below this revision are not for this watcher (a future start revision). */
+  /** Events below this revision are not for this watcher (its start revision). */
   minRev: number;
   /** Set once the watcher has caught up with the committed history. */
   synced: boolean;
+  /** Set when its stream dropped it (it may still sit in a sync batch being built). */
+  removed: boolean;
   /** Events were sent since the last progress tick. */
   active: boolean;
 }
 
 const REPLAY_BATCH = 1000;
+/** Most unsynced watchers caught up in one tick, with one pass over history (etcd: maxWatchersPerSync). */
+export const SYNC_BATCH = 512;
 
 /**
  * Fans committed events out to watchers. Events reach the hub only once durable, in revision
- * order; a new watcher first replays history from its start revision up to the committed
- * revision in the same tick, so it sees every event exactly once. Single-key watchers are
+ * order. A watcher starting at or below the committed revision joins the unsynced group; batches
+ * of up to SYNC_BATCH unsynced watchers are caught up one per tick (setImmediate), each with one
+ * pass over history from the batch's lowest start revision to the committed revision, as etcd's
+ * watchable store syncs its unsynced group, so a reconnect storm of thousands of watchers neither
+ * walks history once per watcher nor holds the event loop while keepalives and reads wait. Live
+ * events skip a watcher until it is synced; its catch-up covers them. Single-key watchers are
  * indexed by key; range watchers are checked per event.
  */
 export class WatchHub {
@@ -50,6 +58,9 @@ export class WatchHub {
   private readonly progressTimer: NodeJS.Timeout;
   /** Highest revision whose events have been published. */
   committedRev: number;
+  /** Watchers waiting to replay history, in arrival order. */
+  private readonly unsynced = new Set<Watcher>();
+  private syncTimer: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly mvcc: Mvcc,
@@ -66,6 +77,11 @@ export class WatchHub {
   private readonly encodeEvent: EventEncoder | undefined;
   /** Per event, its encoding without and with prev_kv: a fan-out to N watchers encodes it once. */
   private readonly encoded = new WeakMap<MvccEvent, [Buffer | undefined, Buffer | undefined]>();
+
+  /** Watchers still catching up with history. */
+  get unsyncedCount(): number {
+    return this.unsynced.size;
+  }
 
   get watcherCount(): number {
     let n = this.ranged.size;
@@ -104,6 +120,8 @@ export class WatchHub {
 
   close(): void {
     clearInterval(this.progressTimer);
+    if (this.syncTimer) clearImmediate(this.syncTimer);
+    this.syncTimer = undefined;
   }
 
   add(stream: WatchStream, id: number, req: WatchCreateRequest): Watcher {
@@ -120,6 +138,7 @@ export class WatchHub {
       // "From now" is from the last durable revision: later writes may still fail their fsync.
       minRev: Number(req.start_revision) || this.committedRev + 1,
       synced: false,
+      removed: false,
       active: false,
     };
     if (w.range.end === null) {
@@ -133,6 +152,8 @@ export class WatchHub {
   }
 
   remove(w: Watcher): void {
+    w.removed = true;
+    this.unsynced.delete(w);
     if (w.range.end === null) {
       const set = this.byKey.get(w.range.key);
       set?.delete(w);
@@ -142,31 +163,75 @@ export class WatchHub {
     }
   }
 
-  /** Brings a new watcher up to the committed revision, then lets live events through. */
+  /**
+   * Brings a new watcher up to the committed revision, then lets live events through: at once
+   * when it has no history to replay, else through the unsynced group.
+   */
   sync(w: Watcher, startRev: number): void {
-    const mvcc = this.mvcc;
-    if (startRev !== 0 && startRev < mvcc.compactRev) {
-      w.stream.send({ header: { revision: 0 }, watch_id: w.id, canceled: true, compact_revision: mvcc.compactRev });
-      w.stream.drop(w.id);
+    if (startRev !== 0 && startRev < this.mvcc.compactRev) return this.compacted(w);
+    if (startRev === 0 || startRev > this.committedRev) {
+      w.synced = true;
       return;
     }
-    if (startRev !== 0 && startRev <= this.committedRev) {
-      // etcd stamps replayed events with the store's revision at send time, not their own.
-      const now = this.committedRev;
-      let batch: MvccEvent[] = [];
-      let lastRev = 0;
-      for (const e of mvcc.eventsSince(startRev, now)) {
-        if (!inRange(w.range, e.kv.key) || (e.type === 0 ? w.noPut : w.noDelete)) continue;
-        if (batch.length >= REPLAY_BATCH && e.kv.mod !== lastRev) {
-          this.sendEvents(w, batch, now);
-          batch = [];
-        }
-        batch.push(e);
-        lastRev = e.kv.mod;
-      }
-      if (batch.length > 0) this.sendEvents(w, batch, now);
+    this.unsynced.add(w);
+    this.syncTimer ??= setImmediate(() => this.syncBatch());
+  }
+
+  /** Catches up to SYNC_BATCH unsynced watchers with one pass over history; reschedules for the rest. */
+  private syncBatch(): void {
+    this.syncTimer = undefined;
+    const mvcc = this.mvcc;
+    const batch: Watcher[] = [];
+    for (const w of this.unsynced) {
+      if (batch.length === SYNC_BATCH) break;
+      this.unsynced.delete(w);
+      // A compaction since it was created took history it still needed.
+      if (w.minRev < mvcc.compactRev) this.compacted(w);
+      else batch.push(w);
     }
-    w.synced = true;
+    if (this.unsynced.size > 0) this.syncTimer = setImmediate(() => this.syncBatch());
+    if (batch.length === 0) return;
+    const exact = new Map<string, Watcher[]>();
+    const ranged: Watcher[] = [];
+    let from = Infinity;
+    for (const w of batch) {
+      from = Math.min(from, w.minRev);
+      if (w.range.end !== null) ranged.push(w);
+      else {
+        const list = exact.get(w.range.key);
+        if (list) list.push(w);
+        else exact.set(w.range.key, [w]);
+      }
+    }
+    // etcd stamps replayed events with the store's revision at send time, not their own.
+    const now = this.committedRev;
+    const pending = new Map<Watcher, MvccEvent[]>();
+    const add = (w: Watcher, e: MvccEvent) => {
+      if (e.kv.mod < w.minRev || (e.type === 0 ? w.noPut : w.noDelete)) return;
+      let list = pending.get(w);
+      if (!list) pending.set(w, (list = []));
+      // Whole revisions per response, as etcd: cut only where a new revision begins.
+      if (list.length >= REPLAY_BATCH && e.kv.mod !== list[list.length - 1].kv.mod) {
+        this.sendEvents(w, list, now);
+        pending.set(w, (list = []));
+      }
+      list.push(e);
+    };
+    for (const e of mvcc.eventsSince(from, now)) {
+      const ws = exact.get(e.kv.key);
+      if (ws) for (const w of ws) add(w, e);
+      for (const w of ranged) if (inRange(w.range, e.kv.key)) add(w, e);
+    }
+    for (const [w, evs] of pending) if (evs.length > 0) this.sendEvents(w, evs, now);
+    for (const w of batch) {
+      w.synced = true;
+      w.stream.synced();
+    }
+  }
+
+  private compacted(w: Watcher): void {
+    w.stream.send({ header: { revision: 0 }, watch_id: w.id, canceled: true, compact_revision: this.mvcc.compactRev });
+    w.stream.drop(w.id);
   }
 
   private sendEvents(w: Watcher, events: MvccEvent[], rev: number): void {
@@ -224,6 +289,8 @@ export class WatchStream {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 0;
   private closed = false;
+  /** A progress request waits while a watcher of this stream is still replaying history. */
+  private progressWanted = false;
 
   constructor(
     private readonly hub: WatchHub,
@@ -275,8 +342,21 @@ export class WatchStream {
     this.hub.remove(w);
   }
 
+  /**
+   * Answers a progress request. Its header promises every event up to that revision was sent on
+   * this stream, so while one of the stream's watchers is still catching up the answer waits.
+   */
   progress(): void {
-    this.send({ header: { revision: this.currentRev }, watch_id: -1 });
+    if ([...this.watchers.values()].some((w) => !w.synced)) this.progressWanted = true;
+    else this.send({ header: { revision: this.currentRev }, watch_id: -1 });
+  }
+
+  /** Called by the hub when one of this stream's watchers has caught up. */
+  synced(): void {
+    if (this.progressWanted && !this.closed) {
+      this.progressWanted = false;
+      this.progress();
+    }
   }
 
   close(): void {

@@ -4,11 +4,12 @@
 // showed a GOAWAY (code 0) from the store on its session.
 //
 // What that GOAWAY is: an HTTP/2 server's answer to the client's own GOAWAY. grpc-js sends GOAWAY
-// when it shuts a transport down (the last channel using that subchannel let go of it); Node's
-// http2 answers a peer's NO_ERROR GOAWAY with session.close(), which sends one back, and so does
-// etcd over TLS (served by Go's net/http2: processGoAway starts a graceful shutdown). Only
-// etcd's plaintext listener (grpc-go's own transport) ignores it. So the GOAWAY lands on a
-// session its client had already given up, never on one in use.
+// when it shuts a transport down (the last channel using that subchannel let go of it); etcd over
+// TLS (served by Go's net/http2: processGoAway starts a graceful shutdown) answers it with one.
+// etcd's plaintext listener (grpc-go's own transport) ignores it, and so does coord store since
+// answering with Node's session.close() refused calls the client was still starting (see
+// store-close-race.test.ts). So a GOAWAY lands on a session its client had already given up, never
+// on one in use.
 //
 // These tests hold both servers to that, over TLS, with the same assertions: every HTTP/2 session
 // this process opens is recorded (test/helpers/goaway-recorder.ts); a GOAWAY on a session the
@@ -57,9 +58,9 @@ for (const server of goawayServers) {
       const r = await closeStorm(tls.endpoint, () => grpc.credentials.createSsl(pki.ca), 4, 6, rec);
       console.log(`${server.name}, close storm: ${r.closers} closers, survivor puts ${r.survivorCalls}, GOAWAYs on survivors ${r.survivorGoaways}, answering a closer's own ${r.answered}`);
       assert.deepEqual(r.problems, []);
-      // The closers kept streams open, so their sessions lived to get the server's answer: what the
-      // report's trace showed, and proof that the recorder sees GOAWAY frames at all.
-      assert.ok(r.answered > 0, 'no GOAWAY answered a closing client: the recorder is not seeing frames');
+      // That the recorder sees GOAWAY frames at all (provoked and not) is goaway-recorder.test.ts's
+      // job: whether etcd's answer reaches a closer before it hangs up depends on the machine's
+      // load (0 to 8 of 24 here), and coord store no longer answers a client's GOAWAY.
     });
   });
 }
