@@ -4,6 +4,7 @@ import type { MvccEvent } from './mvcc.ts';
 import { StoreState, type Change } from './store.ts';
 import { Wal } from './wal.ts';
 import type { StoreFs } from './store-fs.ts';
+import type { DataDirLock } from './data-dir-holder.ts';
 
 export interface DurabilityOptions {
   dataDir: string | undefined;
@@ -13,6 +14,8 @@ export interface DurabilityOptions {
   segmentBytes?: number;
   fs?: StoreFs;
   authTokenTtlMs?: number;
+  /** The data dir's lock: if it is lost while the store runs, the store stops writing at once. */
+  lock?: DataDirLock;
 }
 
 const resolved = Promise.resolve();
@@ -46,6 +49,8 @@ export class Durability {
   static async open(options: DurabilityOptions): Promise<Durability> {
     const d = new Durability(options);
     if (options.dataDir) await d.recover(options.dataDir);
+    // Nothing to do once closed: a released lock's `lost` never resolves.
+    void options.lock?.lost.then((err) => d.halt(err));
     return d;
   }
 
@@ -103,15 +108,20 @@ export class Durability {
       },
       (err: Error) => {
         this.inflight--;
-        if (!this.failure) {
-          this.failure = err;
-          this.fail(err);
-        }
+        this.halt(err);
         throw err;
       },
     );
     // The rejection is delivered to whoever awaits barrier(); don't report it as unhandled.
     this.last.catch(() => {});
+  }
+
+  /** Stops the store for good: the log writes nothing more and every request is refused. */
+  private halt(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.wal?.halt(err);
+    this.fail(err);
   }
 
   private maybeSnapshot(wal: Wal): void {

@@ -244,6 +244,13 @@ export class Wal {
     return this.close();
   }
 
+  /** Stops the log for good (the data dir's lock was lost): nothing queued is written, every
+   *  queued and later append rejects with `err`. A write already under way completes. */
+  halt(err: Error): void {
+    this.failure ??= err;
+    for (const o of this.queue.splice(0)) o.done.reject(this.failure);
+  }
+
   private refusal(): Error | undefined {
     if (this.failure) return this.failure;
     if (this.closing) return new Error(`coord store: the write-ahead log in ${this.dir} is closed`);
@@ -263,7 +270,7 @@ export class Wal {
         if (op.kind === 'batch') {
           await this.writeBatch(op);
           op.done.resolve();
-          if (this.size >= this.opts.segmentBytes) await this.rotate();
+          if (this.size >= this.opts.segmentBytes && !this.failure) await this.rotate();
         } else {
           op.done.resolve(this.size > SEGMENT_HEADER_BYTES ? await this.rotate() : this.seq);
         }
