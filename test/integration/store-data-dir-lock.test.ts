@@ -16,9 +16,11 @@ import { makeTempDir, removeTempDir, runStoreToExit, startStoreProcess, stopAllS
 const COORD_BIN = new URL('../../bin/coord.js', import.meta.url).pathname;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const wrapped = new ChildTracker();
+// Generous: a loaded machine can take many seconds to start node; only a failing run waits this long.
+const EXIT_TIMEOUT_MS = 90_000;
 
 /** Runs `coord store ARGS` under `wrapper` (a command that ends by exec'ing its arguments) until it exits. */
-async function runWrappedStoreToExit(wrapper: string[], args: string[], timeoutMs = 20_000): Promise<StoreRun> {
+async function runWrappedStoreToExit(wrapper: string[], args: string[], timeoutMs = EXIT_TIMEOUT_MS): Promise<StoreRun> {
   const child = spawn(wrapper[0], [...wrapper.slice(1), process.execPath, COORD_BIN, 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = wrapped.track(child, wrapper[0]);
   let stdout = '';
@@ -75,10 +77,10 @@ describe('coord store data-dir lock', () => {
     const client = new RawClient(first.endpoint);
     try {
       await client.put({ key: 'k', value: 'v1' });
-      refusedBy(await runStoreToExit(['--data-dir', dir, '--listen', '127.0.0.1:0']), dir, first);
+      refusedBy(await runStoreToExit(['--data-dir', dir, '--listen', '127.0.0.1:0'], EXIT_TIMEOUT_MS), dir, first);
       process.kill(first.pid, 'SIGSTOP');
       try {
-        refusedBy(await runStoreToExit(['--data-dir', dir, '--listen', '127.0.0.1:0']), dir, first);
+        refusedBy(await runStoreToExit(['--data-dir', dir, '--listen', '127.0.0.1:0'], EXIT_TIMEOUT_MS), dir, first);
       } finally {
         process.kill(first.pid, 'SIGCONT');
       }
