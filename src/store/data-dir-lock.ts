@@ -1,35 +1,31 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, realpathSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { DataDirError, type DataDirHolder, type DataDirLock } from './data-dir-holder.ts';
+import { lockDataDirByFlock } from './data-dir-lock-flock.ts';
+import { lockDataDirBySocket } from './data-dir-lock-socket.ts';
 
-/** Who holds a data dir, as the holder reports it to a store that wants the same dir. */
-export interface DataDirHolder {
-  pid: number;
-  endpoint: string;
-  since: string;
-}
+export { DataDirError, type DataDirHolder, type DataDirLock } from './data-dir-holder.ts';
 
-export class DataDirError extends Error {
-  readonly brand = 'coord.DataDirError' as const;
-}
-
-/** A held data-dir lock; `release()` lets another store have the dir. */
-export interface DataDirLock {
-  /** Called once the store knows its endpoint, so a refused store can name it. */
-  setEndpoint(endpoint: string): void;
-  release(): Promise<void>;
+export interface DataDirLockOptions {
+  /**
+   * The flock(1) and sh(1) binaries that hold the lock. Default: `flock` and `sh` found on PATH.
+   * `null` (or either missing): the socket fallback, with a process warning.
+   */
+  tools?: { flock: string; sh: string } | null;
 }
 
 /**
  * Takes the data dir for this process, as etcd does with a file lock: a second store on the same
- * dir is refused with a line naming the holder. Node has no flock, so the lock is a listening Unix
- * socket: the kernel closes it when the holder dies, however it dies, so a killed store never
- * leaves a stale lock, and a live holder answers a connect with its pid and endpoint. On Linux the
- * socket lives in the abstract namespace (no file at all); elsewhere it is a socket file in the
- * dir, and a file nobody listens on is a dead holder's and is replaced.
+ * dir is refused with one line naming the holder. The lock is a kernel flock(2) on
+ * `coord-store.lock` in the dir itself, so it holds across network namespaces, bind mounts and
+ * symlinks (it is on the inode); util-linux `flock` holds it for us in a small child process (see
+ * data-dir-lock-flock.ts). The older socket lock is taken as well, so a store on this host that
+ * has no `flock`, or an older coord, is refused too. Without `flock` (or `sh`) on PATH only the
+ * socket lock is taken, with a warning: it does not stop a store in another network namespace or
+ * through a bind mount.
  */
-export async function lockDataDir(dir: string): Promise<DataDirLock> {
+export async function lockDataDir(dir: string, options: DataDirLockOptions = {}): Promise<DataDirLock> {
   let real: string;
   try {
     mkdirSync(dir, { recursive: true });
@@ -38,62 +34,47 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     // The same words the log uses for a data dir it cannot open.
     throw new DataDirError(`coord store: cannot use data dir ${dir} (${(e as Error).message})`);
   }
-  const path =
-    process.platform === 'linux' ? `\0coord-store-lock-${createHash('sha256').update(real).digest('hex').slice(0, 40)}` : join(real, '.coord-store.lock');
-  const me: DataDirHolder = { pid: process.pid, endpoint: '', since: new Date().toISOString() };
-  const server = createServer((socket) => socket.end(JSON.stringify(me))).unref();
-  for (let attempt = 0; ; attempt++) {
-    const err = await listen(server, path);
-    if (!err) break;
-    if (err.code !== 'EADDRINUSE' || attempt > 0) throw new DataDirError(`coord store: cannot lock data dir ${real}: ${err.message}`);
-    const holder = await ask(path);
-    if (holder) {
-      const at = holder.endpoint ? ` serving ${holder.endpoint}` : '';
-      throw new DataDirError(`coord store: data dir ${real} is in use by another coord store (pid ${holder.pid}${at}, since ${holder.since})`);
+  const me: DataDirHolder = { pid: process.pid, host: hostname(), endpoint: '', since: new Date().toISOString() };
+  const tools = options.tools === undefined ? findTools() : options.tools;
+  if (tools) {
+    const byFlock = await lockDataDirByFlock(real, me, tools);
+    // The socket too, so a store without flock (or an older coord) on this host is still refused.
+    let bySocket: DataDirLock;
+    try {
+      bySocket = await lockDataDirBySocket(real, me);
+    } catch (e) {
+      await byFlock.release();
+      throw e;
     }
-    // A socket file nobody listens on: its store died. (Abstract sockets never get here.)
-    rmSync(path, { force: true });
+    return {
+      setEndpoint: (endpoint) => [byFlock, bySocket].forEach((l) => l.setEndpoint(endpoint)),
+      lost: byFlock.lost,
+      release: async () => void (await Promise.all([byFlock.release(), bySocket.release()])),
+    };
   }
-  return {
-    setEndpoint: (endpoint) => void (me.endpoint = endpoint),
-    release: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if (!path.startsWith('\0')) rmSync(path, { force: true });
-      }),
-  };
+  process.emitWarning(
+    `coord store: flock(1) (util-linux) not found on PATH; data dir ${real} is locked with a Unix socket instead, ` +
+      'which does not stop a second store in another network namespace (container) or reaching the dir through a bind mount',
+    { code: 'COORD_STORE_NO_FLOCK' },
+  );
+  return lockDataDirBySocket(real, me);
 }
 
-function listen(server: Server, path: string): Promise<NodeJS.ErrnoException | undefined> {
-  return new Promise((resolve) => {
-    const onError = (e: NodeJS.ErrnoException) => resolve(e);
-    server.once('error', onError);
-    server.listen(path, () => {
-      server.off('error', onError);
-      resolve(undefined);
-    });
-  });
+function findTools(): { flock: string; sh: string } | null {
+  const flock = onPath('flock');
+  const sh = onPath('sh');
+  return flock && sh ? { flock, sh } : null;
 }
 
-/** The holder's answer; undefined when nobody listens. A listener that does not answer in a second still holds the dir. */
-function ask(path: string): Promise<DataDirHolder | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    let connected = false;
-    let text = '';
-    const timer = setTimeout(() => socket.destroy(), 1000);
-    socket.setEncoding('utf8');
-    socket.on('connect', () => (connected = true));
-    socket.on('data', (d: string) => (text += d));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      if (!connected) return resolve(undefined);
-      try {
-        resolve(JSON.parse(text) as DataDirHolder);
-      } catch {
-        resolve({ pid: 0, endpoint: 'unknown', since: 'unknown' });
-      }
-    });
-  });
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory; try the next
+    }
+  }
+  return undefined;
 }

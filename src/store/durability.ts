@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { Backoff } from '../core/backoff.ts';
+import { Emitter } from '../core/events.ts';
 import { decodeRecord, decodeSnapshot, encodeSnapshot } from './codec.ts';
 import type { MvccEvent } from './mvcc.ts';
 import { StoreState, type Change } from './store.ts';
 import { Wal } from './wal.ts';
 import type { StoreFs } from './store-fs.ts';
+import type { DataDirLock } from './data-dir-holder.ts';
 
 export interface DurabilityOptions {
   dataDir: string | undefined;
@@ -13,9 +16,20 @@ export interface DurabilityOptions {
   segmentBytes?: number;
   fs?: StoreFs;
   authTokenTtlMs?: number;
+  /** The data dir's lock: if it is lost while the store runs, the store stops writing at once. */
+  lock?: DataDirLock;
 }
 
 const resolved = Promise.resolve();
+
+/** A failed snapshot, as reported by {@link Durability.onSnapshotFailure}. */
+export interface SnapshotFailure {
+  error: Error;
+  /** Failures in a row, this one included. */
+  failures: number;
+  /** No snapshot is tried again before this long (and the next append) has passed. */
+  retryInMs: number;
+}
 
 /**
  * Ties the in-memory state to the write-ahead log. Every change is appended to the log the
@@ -37,6 +51,13 @@ export class Durability {
   private inflight = 0;
   private snapshotting = false;
   private snapshotSize = 0;
+  /** Failed snapshots in a row; each try rotates the log and re-encodes the whole state. */
+  private snapshotFailures = 0;
+  private snapshotRetryAt = 0;
+  private readonly snapshotBackoff = new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  private readonly snapshotFailed = new Emitter<SnapshotFailure>();
+  /** Each failed snapshot (disk full...), after its log line. */
+  readonly onSnapshotFailure = this.snapshotFailed.on;
 
   private constructor(private readonly options: DurabilityOptions) {
     this.state = new StoreState({ maxTxnOps: options.maxTxnOps, authTokenTtlMs: options.authTokenTtlMs, onChange: (c) => this.onChange(c) });
@@ -46,6 +67,8 @@ export class Durability {
   static async open(options: DurabilityOptions): Promise<Durability> {
     const d = new Durability(options);
     if (options.dataDir) await d.recover(options.dataDir);
+    // Nothing to do once closed: a released lock's `lost` never resolves.
+    void options.lock?.lost.then((err) => d.halt(err));
     return d;
   }
 
@@ -103,10 +126,7 @@ export class Durability {
       },
       (err: Error) => {
         this.inflight--;
-        if (!this.failure) {
-          this.failure = err;
-          this.fail(err);
-        }
+        this.halt(err);
         throw err;
       },
     );
@@ -114,8 +134,17 @@ export class Durability {
     this.last.catch(() => {});
   }
 
+  /** Stops the store for good: the log writes nothing more and every request is refused. */
+  private halt(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.wal?.halt(err);
+    this.fail(err);
+  }
+
   private maybeSnapshot(wal: Wal): void {
     if (this.snapshotting || wal.bytesSinceSnapshot < this.options.snapshotBytes) return;
+    if (performance.now() < this.snapshotRetryAt) return;
     this.snapshotting = true;
     const started = performance.now();
     const state = encodeSnapshot(this.snapshotState());
@@ -123,11 +152,16 @@ export class Durability {
       () => {
         this.snapshotSize = state.length;
         this.snapshotting = false;
+        this.snapshotFailures = 0;
+        this.snapshotBackoff.reset();
         this.options.log(`coord store: snapshot at revision ${this.state.rev} (${state.length} bytes, ${Math.round(performance.now() - started)} ms); older log segments removed`);
       },
       (err: Error) => {
         this.snapshotting = false;
-        this.options.log(`coord store: snapshot failed, log kept: ${err.message}`);
+        const failure = { error: err, failures: ++this.snapshotFailures, retryInMs: Math.round(this.snapshotBackoff.next()) };
+        this.snapshotRetryAt = performance.now() + failure.retryInMs;
+        this.options.log(`coord store: snapshot failed (${failure.failures} in a row), log kept, next try in ${(failure.retryInMs / 1000).toFixed(1)} s: ${err.message}`);
+        this.snapshotFailed.emit(failure);
       },
     );
   }

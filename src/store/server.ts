@@ -92,6 +92,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   try {
     durability = await Durability.open({
       dataDir: options.dataDir,
+      lock,
       maxTxnOps: options.maxTxnOps ?? 128,
       snapshotBytes: options.snapshotBytes ?? 64 * 1024 * 1024,
       log,

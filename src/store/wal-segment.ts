@@ -1,27 +1,34 @@
 // On-disk formats of WAL segments and snapshots, and the parser that tells a torn tail from
 // corruption. All integers are little-endian.
 //
-// segment wal-<seq>.log: header | batch*
-//   header (20): "CWAL" | version u32 | seq u64 | crc32(previous 16 bytes) u32
-//   batch  (16): magic C7 57 42 01 | record count u32 | body bytes u32 | crc32(previous 12 bytes) u32
+// segment wal-<seq>.log, version 2: header | batch*
+//   header (28): "CWAL" | version u32 = 2 | seq u64 | salt (8 random bytes) | crc32(previous 24 bytes) u32
+//   batch  (16): magic C7 57 42 01 | record count u32 | body bytes u32
+//                | crc32(salt | offset of the batch in the file u64 | previous 12 bytes) u32
 //   record  (8): crc32(length field + payload) u32 | length u32 | payload
-// snapshot snap-<seq>.snap: "CSNP" | version u32 | seq u64 | payload bytes u64 | crc32(payload) u32
+// Version 1 (still read) had a 20-byte header without the salt, and batch checksums over the 12
+// header bytes alone.
+// snapshot snap-<seq>.snap: "CSNP" | version u32 = 1 | seq u64 | payload bytes u64 | crc32(payload) u32
 //   | crc32(previous 28 bytes) u32 | payload. It covers every record in segments before <seq>.
 //
 // A batch is what one write() + fdatasync() carried. Only one is in flight at a time, so only the
 // last batch of the last segment can be torn by a crash, and any valid batch after a bad one proves
-// the bad one had been fsynced: that is corruption, never a torn tail.
-import type { StoreFile, StoreFs } from './store-fs.ts';
-import { join } from 'node:path';
+// the bad one had been fsynced: that is corruption, never a torn tail. A version-2 batch header
+// only checks out at the offset it was written at, in the segment it was written to (whose salt no
+// client ever sees), so bytes a client stored in a value cannot pass for a batch.
+import { randomBytes } from 'node:crypto';
 import { crc32 } from './crc32.ts';
 
-export const SEGMENT_HEADER_BYTES = 20;
+/** Header size of the segments written now (version 2). */
+export const SEGMENT_HEADER_BYTES = 28;
+const V1_SEGMENT_HEADER_BYTES = 20;
 export const BATCH_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 8;
 export const SNAPSHOT_HEADER_BYTES = 32;
 export const segmentName = (seq: number) => `wal-${String(seq).padStart(16, '0')}.log`;
 export const snapshotName = (seq: number) => `snap-${String(seq).padStart(16, '0')}.snap`;
-const VERSION = 1;
+const SEGMENT_VERSION = 2;
+const SNAPSHOT_VERSION = 1;
 const SEGMENT_MAGIC = 0x4c415743; // "CWAL"
 const SNAPSHOT_MAGIC = 0x504e5343; // "CSNP"
 // Not ASCII, so text payloads rarely contain it; a hit is only a candidate until its CRCs check.
@@ -48,24 +55,43 @@ export function isWalCorruptionError(err: unknown): err is WalCorruptionError {
   return (err as { isWalCorruptionError?: unknown } | null)?.isWalCorruptionError === true;
 }
 
-export function segmentHeader(seq: number): Buffer {
+/** What batches of one segment are checked against: its format version and (version 2) salt. */
+export interface SegmentFormat {
+  version: 1 | 2;
+  headerBytes: number;
+  /** 8 random bytes, mixed into every batch header's checksum (empty in version 1). */
+  salt: Buffer;
+}
+
+/** The format of a new segment: version 2 with a fresh salt. */
+export function newSegmentFormat(): SegmentFormat {
+  return { version: 2, headerBytes: SEGMENT_HEADER_BYTES, salt: randomBytes(8) };
+}
+
+export function segmentHeader(seq: number, format: SegmentFormat): Buffer {
   const b = Buffer.alloc(SEGMENT_HEADER_BYTES);
   b.writeUInt32LE(SEGMENT_MAGIC, 0);
-  b.writeUInt32LE(VERSION, 4);
+  b.writeUInt32LE(SEGMENT_VERSION, 4);
   b.writeBigUInt64LE(BigInt(seq), 8);
-  b.writeUInt32LE(crc32(b.subarray(0, 16)), 16);
+  format.salt.copy(b, 16);
+  b.writeUInt32LE(crc32(b.subarray(0, 24)), 24);
   return b;
 }
 
-function writeBatchHeader(out: Buffer, at: number, count: number, bodyBytes: number): void {
-  BATCH_MAGIC_BYTES.copy(out, at);
-  out.writeUInt32LE(count, at + 4);
-  out.writeUInt32LE(bodyBytes, at + 8);
-  out.writeUInt32LE(crc32(out.subarray(at, at + 12)), at + 12);
+/** Checksum of the 12 batch-header bytes at `at`, bound (version 2) to the segment and the offset. */
+function batchHeaderCrc(buf: Buffer, at: number, format: SegmentFormat, offset: number): number {
+  if (format.version === 1) return crc32(buf.subarray(at, at + 12));
+  const key = Buffer.allocUnsafe(16);
+  format.salt.copy(key, 0);
+  key.writeBigUInt64LE(BigInt(offset), 8);
+  return crc32(buf.subarray(at, at + 12), crc32(key));
 }
 
-/** Frames `records` (whose framed size is `bodyBytes`) into `out`; returns the bytes used. */
-export function encodeBatch(records: readonly Buffer[], bodyBytes: number, out: Buffer): number {
+/**
+ * Frames `records` (whose framed size is `bodyBytes`) into `out` as one batch that will sit at
+ * `offset` of a segment of `format`; returns the bytes used.
+ */
+export function encodeBatch(records: readonly Buffer[], bodyBytes: number, out: Buffer, format: SegmentFormat, offset: number): number {
   let p = BATCH_HEADER_BYTES;
   for (const r of records) {
     out.writeUInt32LE(r.length, p + 4);
@@ -73,21 +99,26 @@ export function encodeBatch(records: readonly Buffer[], bodyBytes: number, out: 
     out.writeUInt32LE(crc32(out.subarray(p + 4, p + 8 + r.length)), p);
     p += RECORD_HEADER_BYTES + r.length;
   }
-  writeBatchHeader(out, 0, records.length, bodyBytes);
+  BATCH_MAGIC_BYTES.copy(out, 0);
+  out.writeUInt32LE(records.length, 4);
+  out.writeUInt32LE(bodyBytes, 8);
+  out.writeUInt32LE(batchHeaderCrc(out, 0, format, offset), 12);
   return p;
 }
 
-/** How to cut a torn tail: truncate to `truncateTo`, then write `patch` (if any) at its offset. */
+/** Where a torn tail starts and why; everything from `truncateTo` on is dropped. */
 export interface TailRepair {
   offset: number;
   reason: string;
   truncateTo: number;
-  patch?: { at: number; bytes: Buffer };
 }
 
 export interface ParsedSegment {
   /** Views into the segment's buffer. */
   records: Buffer[];
+  /** Records per batch, in order (a torn batch counts its intact records), to rewrite the segment batch for batch. */
+  batches: number[];
+  format: SegmentFormat;
   repair?: TailRepair;
 }
 
@@ -102,12 +133,12 @@ interface BatchFault {
 }
 
 /** Validates the batch at `pos`, pushing its good records to `out`; returns its end or a fault. */
-function readBatch(buf: Buffer, pos: number, out: Buffer[] | null): number | BatchFault {
+function readBatch(buf: Buffer, pos: number, format: SegmentFormat, out: Buffer[] | null): number | BatchFault {
   const fault = (at: number, reason: string, prefixEnd = pos, prefixCount = 0, scanFrom = pos + 1) =>
     ({ at, reason, prefixEnd, prefixCount, scanFrom }) satisfies BatchFault;
   if (buf.length - pos < BATCH_HEADER_BYTES) return fault(pos, 'incomplete batch header');
   if (buf.readUInt32LE(pos) !== BATCH_MAGIC) return fault(pos, 'bad batch marker');
-  if (buf.readUInt32LE(pos + 12) !== crc32(buf.subarray(pos, pos + 12))) {
+  if (buf.readUInt32LE(pos + 12) !== batchHeaderCrc(buf, pos, format, pos)) {
     return fault(pos, 'batch header checksum mismatch');
   }
   const count = buf.readUInt32LE(pos + 4);
@@ -128,9 +159,9 @@ function readBatch(buf: Buffer, pos: number, out: Buffer[] | null): number | Bat
   return p === end ? end : fault(p, 'batch length mismatch', p, count, end);
 }
 
-function validBatchAfter(buf: Buffer, from: number): boolean {
+function validBatchAfter(buf: Buffer, from: number, format: SegmentFormat): boolean {
   for (let i = buf.indexOf(BATCH_MAGIC_BYTES, from); i !== -1; i = buf.indexOf(BATCH_MAGIC_BYTES, i + 1)) {
-    if (typeof readBatch(buf, i, null) === 'number') return true;
+    if (typeof readBatch(buf, i, format, null) === 'number') return true;
   }
   return false;
 }
@@ -140,52 +171,53 @@ function allZero(buf: Buffer, from: number): boolean {
   return true;
 }
 
+/** The segment's header, or why it is bad. */
+function readSegmentHeader(buf: Buffer, seq: number): SegmentFormat | { bad: string; at: number } {
+  if (buf.length < 8 || buf.readUInt32LE(0) !== SEGMENT_MAGIC) return { bad: 'bad segment header', at: 0 };
+  const version = buf.readUInt32LE(4);
+  const headerBytes = version === 1 ? V1_SEGMENT_HEADER_BYTES : SEGMENT_HEADER_BYTES;
+  if (buf.length < headerBytes || buf.readUInt32LE(headerBytes - 4) !== crc32(buf.subarray(0, headerBytes - 4))) {
+    return { bad: 'bad segment header', at: 0 };
+  }
+  if (version !== 1 && version !== SEGMENT_VERSION) return { bad: `unsupported format version ${version}`, at: 4 };
+  if (buf.readBigUInt64LE(8) !== BigInt(seq)) return { bad: `header names segment ${buf.readBigUInt64LE(8)}`, at: 8 };
+  return version === 1 ? { version, headerBytes, salt: Buffer.alloc(0) } : { version, headerBytes, salt: Buffer.from(buf.subarray(16, 24)) };
+}
+
 /** Parses one segment; throws WalCorruptionError unless the only damage is a torn tail of the last. */
 export function parseSegment(buf: Buffer, file: string, seq: number, isLast: boolean): ParsedSegment {
-  const headerOk =
-    buf.length >= SEGMENT_HEADER_BYTES &&
-    buf.readUInt32LE(0) === SEGMENT_MAGIC &&
-    buf.readUInt32LE(16) === crc32(buf.subarray(0, 16));
-  if (!headerOk) {
+  const format = readSegmentHeader(buf, seq);
+  if ('bad' in format) {
     // A crash while creating the segment, before any batch could be written to it.
-    if (isLast && buf.length <= SEGMENT_HEADER_BYTES) {
-      const patch = { at: 0, bytes: segmentHeader(seq) };
-      return { records: [], repair: { offset: 0, reason: 'incomplete segment header', truncateTo: 0, patch } };
+    if (isLast && format.at === 0 && buf.length <= SEGMENT_HEADER_BYTES) {
+      return { records: [], batches: [], format: newSegmentFormat(), repair: { offset: 0, reason: 'incomplete segment header', truncateTo: 0 } };
     }
-    throw new WalCorruptionError(file, 0, 'bad segment header');
-  }
-  if (buf.readUInt32LE(4) !== VERSION) {
-    throw new WalCorruptionError(file, 4, `unsupported format version ${buf.readUInt32LE(4)}`);
-  }
-  if (buf.readBigUInt64LE(8) !== BigInt(seq)) {
-    throw new WalCorruptionError(file, 8, `header names segment ${buf.readBigUInt64LE(8)}`);
+    throw new WalCorruptionError(file, format.at, format.bad);
   }
   const records: Buffer[] = [];
-  let pos = SEGMENT_HEADER_BYTES;
+  const batches: number[] = [];
+  let pos = format.headerBytes;
   while (pos < buf.length) {
-    const r = readBatch(buf, pos, records);
+    const before = records.length;
+    const r = readBatch(buf, pos, format, records);
     if (typeof r === 'number') {
+      batches.push(records.length - before);
       pos = r;
       continue;
     }
-    if (!isLast || validBatchAfter(buf, r.scanFrom)) throw new WalCorruptionError(file, r.at, r.reason);
+    if (!isLast || validBatchAfter(buf, r.scanFrom, format)) throw new WalCorruptionError(file, r.at, r.reason);
     const reason = allZero(buf, r.at) ? 'zero-filled tail' : r.reason;
-    const repair: TailRepair = { offset: r.at, reason, truncateTo: r.prefixCount > 0 ? r.prefixEnd : pos };
-    if (r.prefixCount > 0) {
-      // Keep the records of the torn batch that are intact: rewrite its header to count only them.
-      const bytes = Buffer.alloc(BATCH_HEADER_BYTES);
-      writeBatchHeader(bytes, 0, r.prefixCount, r.prefixEnd - pos - BATCH_HEADER_BYTES);
-      repair.patch = { at: pos, bytes };
-    }
-    return { records, repair };
+    // The intact records of the torn batch are kept (they are in `records` already).
+    if (r.prefixCount > 0) batches.push(r.prefixCount);
+    return { records, batches, format, repair: { offset: r.at, reason, truncateTo: r.prefixCount > 0 ? r.prefixEnd : pos } };
   }
-  return { records };
+  return { records, batches, format };
 }
 
 export function snapshotHeader(seq: number, payloadBytes: number, payloadCrc: number): Buffer {
   const b = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
   b.writeUInt32LE(SNAPSHOT_MAGIC, 0);
-  b.writeUInt32LE(VERSION, 4);
+  b.writeUInt32LE(SNAPSHOT_VERSION, 4);
   b.writeBigUInt64LE(BigInt(seq), 8);
   b.writeBigUInt64LE(BigInt(payloadBytes), 16);
   b.writeUInt32LE(payloadCrc, 24);
@@ -202,7 +234,7 @@ export function readSnapshotHeader(buf: Buffer, file: string, seq: number): { pa
   ) {
     throw new WalCorruptionError(file, 0, 'bad snapshot header');
   }
-  if (buf.readUInt32LE(4) !== VERSION) {
+  if (buf.readUInt32LE(4) !== SNAPSHOT_VERSION) {
     throw new WalCorruptionError(file, 4, `unsupported format version ${buf.readUInt32LE(4)}`);
   }
   if (buf.readBigUInt64LE(8) !== BigInt(seq)) {
@@ -213,54 +245,4 @@ export function readSnapshotHeader(buf: Buffer, file: string, seq: number): { pa
     throw new WalCorruptionError(file, Math.min(end, buf.length), `snapshot should be ${end} bytes, is ${buf.length}`);
   }
   return { payload: buf.subarray(SNAPSHOT_HEADER_BYTES), crc: buf.readUInt32LE(24) };
-}
-
-export async function writeAll(fh: StoreFile, buf: Buffer, position: number, length = buf.length): Promise<void> {
-  for (let done = 0; done < length; ) {
-    const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    done += bytesWritten;
-  }
-}
-
-export async function syncDir(fs: StoreFs, dir: string, counters: { fsyncs: number }): Promise<void> {
-  const fh = await fs.open(dir, 'r');
-  try {
-    await fh.sync();
-    counters.fsyncs++;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Creates segment `seq` with its header, durably (file and directory entry). */
-export async function createSegment(fs: StoreFs, dir: string, seq: number, counters: { fsyncs: number }): Promise<StoreFile> {
-  const fh = await fs.open(join(dir, segmentName(seq)), 'wx');
-  try {
-    await writeAll(fh, segmentHeader(seq), 0);
-    await fh.datasync();
-    counters.fsyncs++;
-    await syncDir(fs, dir, counters);
-    return fh;
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
-}
-
-/** Opens the last segment for appending, cutting its torn tail first; returns it and its size. */
-export async function openTail(fs: StoreFs, file: string, size: number, repair: TailRepair | undefined, counters: { fsyncs: number }) {
-  const fh = await fs.open(file, 'r+');
-  if (!repair) return { fh, size };
-  try {
-    await fh.truncate(repair.truncateTo);
-    const patch = repair.patch;
-    if (patch) await writeAll(fh, patch.bytes, patch.at);
-    await fh.datasync();
-    counters.fsyncs++;
-    return { fh, size: Math.max(repair.truncateTo, patch ? patch.at + patch.bytes.length : 0) };
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
 }

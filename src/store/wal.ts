@@ -6,22 +6,19 @@ import { nodeFs, type StoreFile, type StoreFs } from './store-fs.ts';
 import {
   BATCH_HEADER_BYTES,
   RECORD_HEADER_BYTES,
-  SEGMENT_HEADER_BYTES,
   SNAPSHOT_HEADER_BYTES,
   WalCorruptionError,
-  createSegment,
   encodeBatch,
   isWalCorruptionError,
-  openTail,
   parseSegment,
   readSnapshotHeader,
   segmentName,
   snapshotHeader,
   snapshotName,
-  syncDir,
-  writeAll,
-  type TailRepair,
+  type ParsedSegment,
+  type SegmentFormat,
 } from './wal-segment.ts';
+import { createSegment, recordCleanStop, rewriteSegment, syncDir, takeCleanStop, writeAll, type OpenSegment } from './wal-files.ts';
 
 export { WalCorruptionError, isWalCorruptionError } from './wal-segment.ts';
 
@@ -57,7 +54,8 @@ const MAX_BATCH_BYTES = 4 << 20;
 const MAX_RECORD_BYTES = 1 << 30;
 const SEGMENT_FILE = /^wal-(\d{16})\.log$/;
 const SNAPSHOT_FILE = /^snap-(\d{16})\.snap$/;
-const SNAPSHOT_TEMP_FILE = /^snap-\d{16}\.snap\.tmp$/;
+// Left by a snapshot or a segment rewrite that a crash interrupted.
+const TEMP_FILE = /^(snap-\d{16}\.snap|wal-\d{16}\.log)\.tmp$/;
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -99,6 +97,7 @@ export class Wal {
     private readonly opts: Required<WalOptions>,
     private readonly counters: WalStats,
     private fh: StoreFile,
+    private format: SegmentFormat,
     private seq: number,
     private size: number,
     private sinceSnapshot: number,
@@ -127,9 +126,9 @@ export class Wal {
     const fs = opts.fs;
     await fs.mkdir(dir);
     const names = await fs.readdir(dir);
-    for (const name of names.filter((n) => SNAPSHOT_TEMP_FILE.test(n))) {
+    for (const name of names.filter((n) => TEMP_FILE.test(n))) {
       await fs.rm(join(dir, name));
-      opts.log(`coord store: removed ${join(dir, name)}, left by a snapshot interrupted by a crash`);
+      opts.log(`coord store: removed ${join(dir, name)}, left by a snapshot or log rewrite interrupted by a crash`);
     }
     const seqs = (re: RegExp) =>
       names.flatMap((n) => re.exec(n)?.[1] ?? []).map(Number).sort((a, b) => a - b);
@@ -154,32 +153,42 @@ export class Wal {
     }
     const records: Buffer[] = [];
     let logBytes = 0;
-    let tail: { file: string; seq: number; size: number; repair?: TailRepair } | undefined;
+    let tail: { file: string; seq: number; size: number; parsed: ParsedSegment } | undefined;
     for (const [i, seq] of live.entries()) {
       const file = join(dir, segmentName(seq));
       const buf = await fs.readFile(file);
       const parsed = parseSegment(buf, file, seq, i === live.length - 1);
       for (const r of parsed.records) records.push(r);
-      logBytes += buf.length - SEGMENT_HEADER_BYTES;
-      tail = { file, seq, size: buf.length, repair: parsed.repair };
+      logBytes += buf.length - Math.min(buf.length, parsed.format.headerBytes);
+      tail = { file, seq, size: buf.length, parsed };
     }
     if (snapSeq !== undefined) {
       const removed = await removeSuperseded(fs, dir, snapSeq);
       if (removed > 0) opts.log(`coord store: removed ${removed} files in ${dir} superseded by the snapshot`);
     }
-    let fh: StoreFile;
-    let size = SEGMENT_HEADER_BYTES;
-    if (tail) {
-      ({ fh, size } = await openTail(fs, tail.file, tail.size, tail.repair, counters));
-      logBytes -= tail.size - size;
-      if (tail.repair) {
+    const clean = tail ? await takeCleanStop(fs, dir, names, tail.seq, tail.size) : false;
+    let open: OpenSegment;
+    if (!tail) open = await createSegment(fs, dir, base, counters);
+    else if (clean && !tail.parsed.repair && tail.parsed.format.version === 2) {
+      open = { fh: await fs.open(tail.file, 'r+'), format: tail.parsed.format, size: tail.size };
+    } else {
+      // After a crash, a failed fsync, a torn tail or from an older format: the last segment is
+      // written anew (see rewriteSegment) with what checked out of it.
+      const { records: kept, batches, repair } = tail.parsed;
+      open = await rewriteSegment(fs, dir, tail.seq, kept, batches, counters);
+      logBytes -= tail.size - Math.min(tail.size, tail.parsed.format.headerBytes) - (open.size - open.format.headerBytes);
+      if (repair) {
         opts.log(
-          `coord store: torn tail in ${tail.file} at offset ${tail.repair.offset} (${tail.repair.reason}); ` +
-            `truncated ${tail.size - tail.repair.truncateTo} bytes, appending from offset ${size}`,
+          `coord store: torn tail in ${tail.file} at offset ${repair.offset} (${repair.reason}); ` +
+            `truncated ${tail.size - repair.truncateTo} bytes, appending from offset ${open.size}`,
         );
+      } else if (tail.parsed.format.version === 1) {
+        opts.log(`coord store: ${tail.file} rewritten in log format version 2 (older segments are read as they are)`);
+      } else {
+        opts.log(`coord store: ${tail.file} rewritten to a fresh file after an unclean stop (${kept.length} records), so nothing read back from the page cache is left unsynced`);
       }
-    } else fh = await createSegment(fs, dir, base, counters);
-    const wal = new Wal(dir, opts, counters, fh, tail?.seq ?? base, size, logBytes);
+    }
+    const wal = new Wal(dir, opts, counters, open.fh, open.format, tail?.seq ?? base, open.size, logBytes);
     return { wal, recovery: { snapshot, records } };
   }
 
@@ -244,6 +253,13 @@ export class Wal {
     return this.close();
   }
 
+  /** Stops the log for good (the data dir's lock was lost): nothing queued is written, every
+   *  queued and later append rejects with `err`. A write already under way completes. */
+  halt(err: Error): void {
+    this.failure ??= err;
+    for (const o of this.queue.splice(0)) o.done.reject(this.failure);
+  }
+
   private refusal(): Error | undefined {
     if (this.failure) return this.failure;
     if (this.closing) return new Error(`coord store: the write-ahead log in ${this.dir} is closed`);
@@ -263,9 +279,9 @@ export class Wal {
         if (op.kind === 'batch') {
           await this.writeBatch(op);
           op.done.resolve();
-          if (this.size >= this.opts.segmentBytes) await this.rotate();
+          if (this.size >= this.opts.segmentBytes && !this.failure) await this.rotate();
         } else {
-          op.done.resolve(this.size > SEGMENT_HEADER_BYTES ? await this.rotate() : this.seq);
+          op.done.resolve(this.size > this.format.headerBytes ? await this.rotate() : this.seq);
         }
       } catch (err) {
         this.fail(err, op);
@@ -283,7 +299,7 @@ export class Wal {
     }
     // One reused buffer is safe: only one batch is ever being written.
     const out = total <= this.scratch.length ? this.scratch : Buffer.allocUnsafe(total);
-    encodeBatch(batch.records, batch.bytes, out);
+    encodeBatch(batch.records, batch.bytes, out, this.format, this.size);
     await writeAll(this.fh, out, this.size, total);
     this.counters.writes++;
     await this.fh.datasync();
@@ -293,9 +309,9 @@ export class Wal {
 
   private async rotate(): Promise<number> {
     const seq = this.seq + 1;
-    const fh = await createSegment(this.opts.fs, this.dir, seq, this.counters);
+    const next = await createSegment(this.opts.fs, this.dir, seq, this.counters);
     const old = this.fh;
-    [this.fh, this.seq, this.size] = [fh, seq, SEGMENT_HEADER_BYTES];
+    [this.fh, this.format, this.seq, this.size] = [next.fh, next.format, seq, next.size];
     await old.close(); // its last batch was already fdatasynced
     return seq;
   }
@@ -346,6 +362,12 @@ export class Wal {
       while (this.draining) await this.draining;
       await this.snapshots;
       await this.fh.close();
+    }
+    if (this.failure) return;
+    try {
+      await recordCleanStop(this.opts.fs, this.dir, this.seq, this.size, this.counters);
+    } catch (err) {
+      this.opts.log(`coord store: could not record a clean stop in ${this.dir} (${(err as Error).message}); the next start rewrites the last log segment`);
     }
   }
 }

@@ -5,6 +5,11 @@
 // after the power cut: only stable entries, each file with its stable bytes, except that the last
 // unsynced write to a file may have reached the disk in part (torn at a random byte). The old disk
 // fails every call from then on, like a process whose machine went dark.
+//
+// A failed fsync behaves as on Linux: the writes it covered never reach the disk (the kernel marks
+// their pages clean), yet reads keep returning them from the page cache, and a later successful
+// fsync of the file does not write them either; a process restarted on the same disk (no power
+// cut) reads them back. Writes can also be made to fail (ENOSPC) for files whose name matches.
 import { dirname, basename } from 'node:path';
 import type { StoreFile, StoreFs } from '../../src/store/index.ts';
 
@@ -13,6 +18,8 @@ interface Inode {
   stable: Buffer;
   /** Writes since the last fsync, oldest first. */
   unsynced: Array<{ position: number; bytes: Buffer }>;
+  /** Byte ranges [start, end) whose fsync failed: in `data`, but no later fsync writes them. */
+  lost: Array<[number, number]>;
 }
 
 interface Dir {
@@ -43,6 +50,10 @@ export interface PowerCutStats {
   tornWrites: number;
   /** Files or entries whose unsynced changes a cut threw away. */
   lostChanges: number;
+  /** Snapshot temp files opened for writing (`snap-*.snap.tmp`): one per snapshot attempt. */
+  snapshotAttempts: number;
+  /** Writes refused by failWrites(). */
+  failedWrites: number;
 }
 
 function ioError(message: string, code = 'EIO'): NodeJS.ErrnoException {
@@ -50,16 +61,27 @@ function ioError(message: string, code = 'EIO'): NodeJS.ErrnoException {
 }
 
 export class PowerCutFs implements StoreFs {
-  readonly stats: PowerCutStats = { fileSyncs: 0, dirSyncs: 0, segmentsCreated: 0, snapshotsInstalled: 0, tornWrites: 0, lostChanges: 0 };
+  readonly stats: PowerCutStats = { fileSyncs: 0, dirSyncs: 0, segmentsCreated: 0, snapshotsInstalled: 0, tornWrites: 0, lostChanges: 0, snapshotAttempts: 0, failedWrites: 0 };
   private readonly dirs = new Map<string, Dir>();
   private dead = false;
   private syncsFail = false;
+  private writesFail: RegExp | undefined;
 
   constructor(private readonly options: PowerCutFsOptions = {}) {}
 
   /** From now on every fsync fails with EIO (the disk is still readable and writable). */
   failSyncs(): void {
     this.syncsFail = true;
+  }
+
+  /** fsyncs work again (what failed stays lost), as after a transient error. */
+  healSyncs(): void {
+    this.syncsFail = false;
+  }
+
+  /** Writes to files whose name matches `names` fail with ENOSPC (a full disk); undefined: none do. */
+  failWrites(names: RegExp | undefined): void {
+    this.writesFail = names;
   }
 
   /**
@@ -77,7 +99,7 @@ export class PowerCutFs implements StoreFs {
         let copy = copies.get(inode);
         if (!copy) {
           const data = survivor(inode, random, next.stats);
-          copy = { data, stable: data, unsynced: [] };
+          copy = { data, stable: data, unsynced: [], lost: [] };
           copies.set(inode, copy);
         }
         entries.set(name, copy);
@@ -147,14 +169,16 @@ export class PowerCutFs implements StoreFs {
     if (flags === 'wx' && inode) throw ioError(`file exists ${path}`, 'EEXIST');
     if ((flags === 'r' || flags === 'r+') && !inode) throw ioError(`no such file ${path}`, 'ENOENT');
     if (!inode) {
-      inode = { data: Buffer.alloc(0), stable: Buffer.alloc(0), unsynced: [] };
+      inode = { data: Buffer.alloc(0), stable: Buffer.alloc(0), unsynced: [], lost: [] };
       d.entries.set(name, inode);
       if (/^wal-\d+\.log$/.test(name)) this.stats.segmentsCreated++;
     } else if (flags === 'w') {
       inode.data = Buffer.alloc(0);
+      inode.lost = [];
       inode.unsynced.push({ position: 0, bytes: Buffer.alloc(0) });
     }
-    return this.fileHandle(inode);
+    if (/^snap-\d+\.snap\.tmp$/.test(name)) this.stats.snapshotAttempts++;
+    return this.fileHandle(inode, name);
   }
 
   private dirHandle(d: Dir): StoreFile {
@@ -170,33 +194,60 @@ export class PowerCutFs implements StoreFs {
     return { write: refuse, truncate: refuse, datasync: sync, sync, close: async () => {} };
   }
 
-  private fileHandle(inode: Inode): StoreFile {
+  private fileHandle(inode: Inode, name: string): StoreFile {
     const sync = async () => {
       await this.spin();
-      if (this.syncsFail) throw ioError('fsync failed');
+      if (this.syncsFail) {
+        // Linux marks the pages clean: they stay readable and are never written.
+        for (const w of inode.unsynced) if (w.bytes.length > 0) inode.lost.push([w.position, w.position + w.bytes.length]);
+        inode.unsynced = [];
+        throw ioError('fsync failed');
+      }
       this.stats.fileSyncs++;
       if (this.options.ignoreFileSyncs) return;
-      inode.stable = Buffer.from(inode.data);
+      const stable = Buffer.from(inode.data);
+      for (const [start, end] of inode.lost) {
+        stable.fill(0, start, Math.min(end, stable.length));
+        inode.stable.copy(stable, start, Math.min(start, inode.stable.length), Math.min(end, inode.stable.length));
+      }
+      inode.stable = stable;
       inode.unsynced = [];
     };
     return {
       write: async (buf, offset, length, position) => {
         this.check();
+        if (this.writesFail?.test(name)) {
+          this.stats.failedWrites++;
+          throw ioError('no space left on device', 'ENOSPC');
+        }
         const bytes = Buffer.from(buf.subarray(offset, offset + length));
         inode.data = overlay(inode.data, position, bytes);
         inode.unsynced.push({ position, bytes });
+        inode.lost = subtract(inode.lost, position, position + length);
         return { bytesWritten: length };
       },
       truncate: async (length) => {
         this.check();
         inode.data = Buffer.from(inode.data.subarray(0, length));
         inode.unsynced.push({ position: length, bytes: Buffer.alloc(0) });
+        inode.lost = subtract(inode.lost, length, Infinity);
       },
       datasync: sync,
       sync,
       close: async () => {},
     };
   }
+}
+
+/** `ranges` without [start, end): a new write dirties those bytes again. */
+function subtract(ranges: Array<[number, number]>, start: number, end: number): Array<[number, number]> {
+  return ranges.flatMap(([s, e]): Array<[number, number]> => {
+    if (e <= start || s >= end) return [[s, e]];
+    const out: Array<[number, number]> = [];
+    if (s < start) out.push([s, start]);
+    if (e > end) out.push([end, e]);
+    return out;
+  });
 }
 
 /** `base` with `bytes` written at `position` (zero-filled up to it). */
