@@ -154,6 +154,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     }
     return undefined;
   };
+  const leaseKeys = (id: bigint) => state.lessor.get(id)?.keys;
   const checkSize = (size: number) => {
     if (size > maxRequestBytes) throw Errors.requestTooLarge();
   };
@@ -175,9 +176,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       checkPut(r);
       const info = who(call);
       checkSize(size);
-      auth.checkWrite(info, r.key, EMPTY_BUF);
-      if (auth.enabled) auth.checkLeaseKeys(info, state.lessor.get(BigInt(r.lease))?.keys);
-      if (r.prev_kv) auth.checkRead(info, r.key, EMPTY_BUF);
+      auth.checkPut(info, r, leaseKeys);
       return state.put(r);
     }),
     DeleteRange: unary<DeleteRangeRequest>((r, size, call) => {
@@ -193,7 +192,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       if (auth.enabled) checkTxn(r, options.maxTxnOps ?? 128);
       const info = who(call);
       checkSize(size);
-      auth.checkTxn(info, r);
+      auth.checkTxn(info, r, leaseKeys);
       return state.txn(r);
     }),
     Compact: unary<{ revision: string }>((r, _size, call) => {
@@ -211,14 +210,19 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       if (auth.enabled) auth.checkLeaseKeys(info, state.lessor.get(BigInt(r.ID))?.keys);
       return state.leaseRevoke(BigInt(r.ID));
     }),
-    LeaseTimeToLive: unary<{ ID: string; keys: boolean }>((r) => {
+    LeaseTimeToLive: unary<{ ID: string; keys: boolean }>((r, _size, call) => {
       const lease = state.lessor.get(BigInt(r.ID));
+      // Without keys the call is not checked, as in etcd (its fix of CVE-2023-32082 checks only listings of keys).
+      if (r.keys && auth.enabled) auth.checkLeaseRead(who(call), lease?.keys ?? []);
       const revision = state.rev;
       if (!lease) return { header: { revision }, ID: r.ID, TTL: -1, grantedTTL: 0, keys: [] };
       const keys = r.keys ? [...lease.keys].map((k) => Buffer.from(k, 'latin1')) : [];
       return { header: { revision }, ID: r.ID, TTL: state.lessor.remaining(lease), grantedTTL: lease.ttl, keys };
     }),
-    LeaseLeases: unary(() => ({ header: { revision: state.rev }, leases: [...state.lessor.leases.keys()].map((id) => ({ ID: id.toString() })) })),
+    LeaseLeases: unary((_r, _size, call) => {
+      if (auth.enabled) auth.checkLeaseRead(who(call), [...state.lessor.leases.values()].flatMap((l) => [...l.keys]));
+      return { header: { revision: state.rev }, leases: [...state.lessor.leases.keys()].map((id) => ({ ID: id.toString() })) };
+    }),
     LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, unknown>) => {
       call.on('data', (r: { ID: string }) => {
         // Like any reply: not after a failed fsync, and not naming a revision that is not yet durable.
@@ -399,7 +403,6 @@ async function probeListen(listen: string): Promise<void> {
 }
 
 const SIZE = Symbol('requestSize');
-const EMPTY_BUF = Buffer.alloc(0);
 const ZERO_BYTE = Buffer.from([0]);
 
 /** `--auth-root-password-file`: a root user with the root role, and auth on (kept when already there). */
