@@ -12,6 +12,7 @@ import { WatchHub, type WatchResponseMsg } from './watch-hub.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { StoreFs } from './store-fs.ts';
 import { hashPassword } from './auth-password.ts';
+import { isLoopbackListen } from './listen-address.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -357,6 +358,10 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   }
   endpoint = listen.replace(/:\d+$/, `:${port}`);
   lock?.setEndpoint(endpoint);
+  // etcd warns about insecure client listeners too; here only where it matters: off this machine, with nothing checked.
+  if (!options.tls && !auth.enabled && !isLoopbackListen(listen)) {
+    log(`coord store: WARNING: serving ${endpoint} on a non-loopback address with neither TLS nor auth: anyone who can reach it can read and change every key (TLS: --cert/--key; auth: --auth-root-password-file)`);
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
