@@ -13,6 +13,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import type { StoreFs } from './store-fs.ts';
 import { hashPassword } from './auth-password.ts';
 import { isLoopbackListen } from './listen-address.ts';
+import { HashGate, type HashGateOptions } from './auth-hash-gate.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -51,6 +52,12 @@ export interface StoreOptions {
    * password; auth is (re-)enabled. `coord store --auth-root-password-file F`.
    */
   authRootPassword?: string;
+  /**
+   * Bounds on password hashing, so an Authenticate flood cannot stall the log: hashes at once
+   * (default 1), Authenticate calls outstanding per peer (default 8) and waiting in all (default
+   * 64); beyond these a call gets `etcdserver: too many requests` (RESOURCE_EXHAUSTED) at once.
+   */
+  authHashing?: HashGateOptions;
 }
 
 /** A running coord store, as `startStore()` returns it. */
@@ -341,6 +348,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       nextIndex: () => durability.appliedIndex + ++tokenIndex,
       who,
       unary: unary as never,
+      hashGate: new HashGate(options.authHashing),
+      log,
     }),
   );
 
