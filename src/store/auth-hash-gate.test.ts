@@ -57,6 +57,17 @@ describe('HashGate', () => {
     assert.deepEqual(gate.load, { running: 0, waiting: 0 });
   });
 
+  it('serves waiting peers in turn, so a flooding peer delays another by one hash, not by its queue', async () => {
+    const gate = new HashGate();
+    const order: string[] = [];
+    const first = controlled();
+    const run = (peer: string, name: string) => gate.run(peer, async () => void order.push(name));
+    const runs = [gate.run('10.0.0.1:1', first.hash), run('10.0.0.1:2', 'a2'), run('10.0.0.1:3', 'a3'), run('10.0.0.1:4', 'a4'), run('10.0.0.2:1', 'b1'), run('10.0.0.2:2', 'b2')];
+    first.release();
+    await Promise.all(runs);
+    assert.deepEqual(order, ['a2', 'b1', 'a3', 'b2', 'a4']);
+  });
+
   it('refuses a peer over its limit at once, without touching the others; its slots come back', async () => {
     const gate = new HashGate({ perPeer: 2 });
     const a = [controlled(), controlled()];

@@ -17,18 +17,21 @@ export interface HashGateOptions {
 
 /**
  * The gate every password hash of coord store passes: at most `concurrency` run at once, the rest
- * wait in arrival order. An Authenticate (anyone may send one) names its peer: a peer with
- * `perPeer` calls outstanding, or a full queue, gets etcd's `too many requests`
- * (RESOURCE_EXHAUSTED) at once, so a flood costs the store a bounded queue and one pool thread,
- * and each peer gets its turn among the others. Admin calls (UserAdd, UserChangePassword) name no
- * peer: they only wait for a slot.
+ * wait, served one peer after another (round robin; each peer's own calls in arrival order), so a
+ * flooding peer delays another peer's login by about one hash, not by its whole queue. An
+ * Authenticate (anyone may send one) names its peer: a peer with `perPeer` calls outstanding, or
+ * a full queue, gets etcd's `too many requests` (RESOURCE_EXHAUSTED) at once, so a flood costs the
+ * store a bounded queue and one pool thread. Admin calls (UserAdd, UserChangePassword) name no
+ * peer: they share one turn and only wait for a slot.
  */
 export class HashGate {
   private readonly concurrency: number;
   private readonly perPeer: number;
   private readonly maxWaiting: number;
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** Waiting calls per peer; the map's order is the turn order (a peer just served goes last). */
+  private readonly queues = new Map<string, Array<() => void>>();
+  private waiting = 0;
   private readonly outstanding = new Map<string, number>();
 
   constructor(options: HashGateOptions = {}) {
@@ -42,7 +45,7 @@ export class HashGate {
 
   /** Hashes running now and waiting, for tests and logs. */
   get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
+    return { running: this.running, waiting: this.waiting };
   }
 
   /** Runs `hash` once a slot is free; `peer` (an address as grpc-js reports it) is limited as the class says. */
@@ -50,17 +53,17 @@ export class HashGate {
     const key = peer === undefined ? undefined : peerKey(peer);
     if (key !== undefined) {
       const n = this.outstanding.get(key) ?? 0;
-      if (n >= this.perPeer || (this.running >= this.concurrency && this.waiting.length >= this.maxWaiting)) throw Errors.tooManyRequests();
+      if (n >= this.perPeer || (this.running >= this.concurrency && this.waiting >= this.maxWaiting)) throw Errors.tooManyRequests();
       this.outstanding.set(key, n + 1);
     }
     try {
-      if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.enqueue(key ?? ADMIN, resolve));
       else this.running++;
       try {
         return await hash();
       } finally {
-        // The slot passes straight to the next in line, so `running` never dips and lets a newcomer jump the queue.
-        const next = this.waiting.shift();
+        // The slot passes straight to the next in turn, so `running` never dips and lets a newcomer jump the queue.
+        const next = this.dequeue();
         if (next) next();
         else this.running--;
       }
@@ -72,7 +75,27 @@ export class HashGate {
       }
     }
   }
+
+  private enqueue(key: string, wake: () => void): void {
+    const q = this.queues.get(key);
+    if (q) q.push(wake);
+    else this.queues.set(key, [wake]);
+    this.waiting++;
+  }
+
+  private dequeue(): (() => void) | undefined {
+    for (const [key, q] of this.queues) {
+      const wake = q.shift()!;
+      this.queues.delete(key);
+      if (q.length > 0) this.queues.set(key, q); // to the back of the turn order
+      this.waiting--;
+      return wake;
+    }
+    return undefined;
+  }
 }
+
+const ADMIN = 'admin calls';
 
 /**
  * What counts as one peer: its IP address without the port, an IPv4-mapped IPv6 address as the

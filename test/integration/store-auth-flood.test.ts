@@ -1,11 +1,12 @@
 // An Authenticate flood must not stall durable writes: every Authenticate costs a scrypt hash on
 // libuv's thread pool, where the log's write and fdatasync run too. coord store hashes one
 // password at a time and refuses a peer with more than 8 Authenticates outstanding with etcd's
-// `too many requests` (RESOURCE_EXHAUSTED), at once. Here one client floods from 127.0.0.1 (32
-// concurrent callers, each re-sending as soon as it is answered) while another, from ::1 (a
-// different peer of the same dual-stack store), writes and logs in: every put succeeds, right
-// passwords still authenticate, wrong ones are still refused, and the flood gets answers only of
-// those two kinds. How fast the puts stay is measured by `npm run bench -- auth`, not here.
+// `too many requests` (RESOURCE_EXHAUSTED), at once; waiting peers are served in turn. Here one
+// client floods from 127.0.0.1 (32 concurrent callers, each re-sending as soon as it is answered)
+// while another, from ::1 (a different peer of the same dual-stack store), writes and logs in:
+// every put succeeds, right passwords still authenticate, wrong ones are still refused, and the
+// flood gets answers only of those two kinds. How fast the puts stay is measured by
+// `npm run bench -- auth`, not here.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
