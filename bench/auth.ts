@@ -1,18 +1,23 @@
 // What etcd's auth costs, on real etcd and on coord store, both as fsyncing processes with data
 // dirs, measured in the same run through the same etcd3 npm client: puts and ranges with auth off
 // and with auth on (a user limited to a prefix, so every call is checked against a permission),
-// and the Authenticate call itself (bcrypt on etcd, scrypt on coord store).
+// the Authenticate call itself (bcrypt on etcd, scrypt on coord store), and put latency while
+// another client floods the server with Authenticate calls for an unknown user (each costs a full
+// hash; on coord store the hashes share libuv's thread pool with the log's write and fdatasync).
 import { Etcd3 } from 'etcd3';
 import { startEtcd } from '../test/helpers/etcd-process.ts';
 import { RawClient } from '../test/helpers/raw-client.ts';
 import { setUpAuth } from '../test/helpers/auth-setup.ts';
 import { startCoordStore } from './lib/coord-process.ts';
+import { startAuthFlood, type FloodResult } from './lib/auth-flood.ts';
 import { closedLoop, percentile, printTable, type LoadResult } from './lib/harness.ts';
 
 const WARMUP_MS = 500;
 const DURATION_MS = 3_000;
 const CONCURRENCY = 32;
 const VALUE = Buffer.alloc(100, 'v');
+/** Concurrent Authenticate callers of the flood (one connection), each re-sending as soon as it is answered. */
+const FLOODERS = 32;
 
 interface Server {
   endpoint: string;
@@ -27,6 +32,9 @@ interface Measured {
   rangeOn: LoadResult;
   authP50: number;
   authP99: number;
+  /** Puts with auth on while the flood runs (same load as putOn). */
+  putFlood: LoadResult;
+  flood: FloodResult;
 }
 
 async function measure(server: Server): Promise<Measured> {
@@ -48,6 +56,8 @@ async function measure(server: Server): Promise<Measured> {
   let rangeOff: LoadResult | undefined;
   let putOn: LoadResult | undefined;
   let rangeOn: LoadResult | undefined;
+  let putFlood: LoadResult | undefined;
+  let flood: FloodResult | undefined;
   const times: number[] = [];
   // Off and on alternate, twice, and each cell keeps its better run: the machine warms up and
   // drifts during a run, and a fixed order would credit that to one side.
@@ -66,13 +76,26 @@ async function measure(server: Server): Promise<Measured> {
     const authed = new Etcd3({ hosts: `http://${server.endpoint}`, auth: { username: 'app', password: 'apppw' } });
     putOn = best(putOn, await load(authed, 'put'));
     rangeOn = best(rangeOn, await load(authed, 'range'));
+    const flooding = await startAuthFlood(server.endpoint, FLOODERS);
+    const underFlood = await load(authed, 'put');
+    const answered = await flooding.stop();
+    if (!putFlood || underFlood.opsPerSec >= putFlood.opsPerSec) [putFlood, flood] = [underFlood, answered];
     authed.close();
     raw.token = ((await raw.authCall('Authenticate', { name: 'root', password: 'rootpw' })) as { token: string }).token;
     await raw.authCall('AuthDisable');
   }
   raw.close();
   const sorted = Float64Array.from(times).sort();
-  return { putOff: putOff!, rangeOff: rangeOff!, putOn: putOn!, rangeOn: rangeOn!, authP50: percentile(sorted, 50), authP99: percentile(sorted, 99) };
+  return {
+    putOff: putOff!,
+    rangeOff: rangeOff!,
+    putOn: putOn!,
+    rangeOn: rangeOn!,
+    authP50: percentile(sorted, 50),
+    authP99: percentile(sorted, 99),
+    putFlood: putFlood!,
+    flood: flood!,
+  };
 }
 
 export async function run(): Promise<void> {
@@ -105,4 +128,21 @@ export async function run(): Promise<void> {
       ['Authenticate p50 / p99 ms', `${etcd.authP50.toFixed(1)} / ${etcd.authP99.toFixed(1)}`, `${store.authP50.toFixed(1)} / ${store.authP99.toFixed(1)}`, ratio(store.authP50, etcd.authP50)],
     ],
   );
+  const lat = (r: LoadResult) => `${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`;
+  const perSec = (f: FloodResult) => `${(f.perSec.failed ?? 0).toFixed(0)} / ${(f.perSec.tooMany ?? 0).toFixed(0)}`;
+  console.log(`\nput latency under an Authenticate flood (${FLOODERS} callers on one connection, unknown user, re-sent at once), auth on, ${CONCURRENCY} put clients`);
+  printTable(
+    ['', 'etcd', 'coord store', 'coord / etcd'],
+    [
+      ['put p50 / p99 ms, no flood', lat(etcd.putOn), lat(store.putOn), ratio(store.putOn.p99, etcd.putOn.p99)],
+      ['put p50 / p99 ms, flood', lat(etcd.putFlood), lat(store.putFlood), ratio(store.putFlood.p99, etcd.putFlood.p99)],
+      ['put p99: flood vs none', ratio(etcd.putFlood.p99, etcd.putOn.p99), ratio(store.putFlood.p99, store.putOn.p99), ''],
+      ['put ops/s, flood', ops(etcd.putFlood), ops(store.putFlood), ratio(store.putFlood.opsPerSec, etcd.putFlood.opsPerSec)],
+      ['flood: refused as wrong / too many, per s', perSec(etcd.flood), perSec(store.flood), ''],
+    ],
+  );
+  for (const [name, m] of results) {
+    const other = Object.entries(m.flood.perSec).filter(([k]) => k !== 'failed' && k !== 'tooMany');
+    if (other.length > 0) console.log(`${name}: other Authenticate answers under the flood, per s: ${JSON.stringify(other)}`);
+  }
 }

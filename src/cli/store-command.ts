@@ -41,6 +41,11 @@ export function registerStoreCommands(program: Command): void {
     .option('--auth-root-password-file <file>', "turn etcd auth on: create user 'root' with the password in this file (first line) unless the data dir has one")
     .option('--auth-token-ttl <s>', 'idle lifetime of auth tokens, seconds (as etcd)', '300')
     .description('run coord store, an embedded etcd-compatible server')
+    // One line about the warning startStore() logs for an exposed, unprotected listener.
+    .addHelpText(
+      'after',
+      '\nWarning: with --listen on a non-loopback address (e.g. 0.0.0.0) and neither TLS (--cert/--key) nor auth, anyone who can reach it can read and change every key; coord store says so at start.',
+    )
     .action(async (flags: StoreFlags) => {
       await runStore(flags, flags.memory ? undefined : (flags.dataDir ?? 'default.coord'));
     });
@@ -78,9 +83,8 @@ async function runStore(flags: StoreFlags, dataDir: string | undefined): Promise
   } catch (e) {
     fail((e as Error).message);
   }
-  const scheme = options.tls ? 'https' : 'http';
-  console.log(`coord store serving the etcd v3 API on ${scheme}://${store.endpoint} (${dataDir ? `data in ${options.dataDir}` : 'in memory'})`);
-  console.log(`try: ETCDCTL_API=3 etcdctl --endpoints=${store.endpoint} put hello world && ETCDCTL_API=3 etcdctl --endpoints=${store.endpoint} get hello`);
+  // Before the serving line: a supervisor may signal as soon as it reads it, and an unhandled
+  // SIGINT would kill the store without closing it.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -91,6 +95,9 @@ async function runStore(flags: StoreFlags, dataDir: string | undefined): Promise
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  const scheme = options.tls ? 'https' : 'http';
+  console.log(`coord store serving the etcd v3 API on ${scheme}://${store.endpoint} (${dataDir ? `data in ${options.dataDir}` : 'in memory'})`);
+  console.log(`try: ETCDCTL_API=3 etcdctl --endpoints=${store.endpoint} put hello world && ETCDCTL_API=3 etcdctl --endpoints=${store.endpoint} get hello`);
   const err = await store.failed;
   console.error(`coord store: fatal: ${err.message}`);
   process.exit(1);

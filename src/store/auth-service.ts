@@ -1,7 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { AuthInfo, AuthStore, PermType } from './auth.ts';
+import type { HashGate } from './auth-hash-gate.ts';
 import { hashPassword, verifyNothing, verifyPassword } from './auth-password.ts';
-import { Errors } from './errors.ts';
+import { Errors, isEtcdError } from './errors.ts';
 
 type Header = { header: { revision: number } };
 type Handler<Req> = (req: Req, size: number, call: grpc.ServerUnaryCall<Req, unknown>) => Header | Promise<Header>;
@@ -16,7 +18,13 @@ export interface AuthServiceDeps {
   who: (call: { metadata: grpc.Metadata }) => AuthInfo | undefined;
   /** Wraps a handler with the store's failure check, durability barrier and error mapping. */
   unary: <Req>(fn: Handler<Req>) => grpc.handleUnaryCall<Req, unknown>;
+  /** Every password hash passes it: Authenticate floods are refused per peer, and hashing never takes the log's threads. */
+  hashGate: HashGate;
+  /** One-line operational messages (refused Authenticate floods, at most one line per 10 s). */
+  log: (line: string) => void;
 }
+
+const FLOOD_LOG_INTERVAL_MS = 10_000;
 
 /**
  * etcd's Auth service over {@link AuthStore}. Admin calls need the root role once auth is on
@@ -25,8 +33,28 @@ export interface AuthServiceDeps {
  * and the admin check is repeated after hashing, since the state may have changed meanwhile.
  */
 export function authHandlers(d: AuthServiceDeps): grpc.UntypedServiceImplementation {
-  const { auth, unary } = d;
+  const { auth, unary, hashGate } = d;
   const ok = () => ({ header: { revision: d.rev() } });
+  let refused = 0;
+  let loggedAt = -Infinity;
+  /** A password check of an Authenticate from `peer`, through the gate; a refusal is counted and logged (throttled). */
+  const gated = async (peer: string, check: () => Promise<boolean>): Promise<boolean> => {
+    try {
+      return await hashGate.run(peer, check);
+    } catch (e) {
+      if (isEtcdError(e) && e.code === status.RESOURCE_EXHAUSTED) {
+        refused++;
+        const now = performance.now();
+        if (now - loggedAt >= FLOOD_LOG_INTERVAL_MS) {
+          const { running, waiting } = hashGate.load;
+          d.log(`coord store: Authenticate flood: refused ${refused} call(s) with "too many requests" (latest from ${peer}); hashing ${running}, waiting ${waiting}`);
+          refused = 0;
+          loggedAt = now;
+        }
+      }
+      throw e;
+    }
+  };
   /** A call that needs the root role when auth is on. */
   const admin = <Req>(apply: (r: Req) => Header | void) =>
     unary<Req>((r, _size, call) => {
@@ -40,7 +68,7 @@ export function authHandlers(d: AuthServiceDeps): grpc.UntypedServiceImplementat
       const info = d.who(call);
       auth.checkAdmin(info);
       pre(r);
-      const hash = skipHash(r) ? '' : await hashPassword(r.password);
+      const hash = skipHash(r) ? '' : await hashGate.run(undefined, () => hashPassword(r.password));
       auth.checkAdmin(info);
       apply(r, hash);
       return ok();
@@ -53,16 +81,14 @@ export function authHandlers(d: AuthServiceDeps): grpc.UntypedServiceImplementat
     Authenticate: unary<{ name: string; password: string }>(async (r, _size, call) => {
       // etcd resolves a token sent along even here (a stale one fails the call).
       d.who(call);
+      const peer = call.getPeer();
       for (;;) {
         if (!auth.enabled) throw Errors.authNotEnabled();
         const revision = auth.revision;
         const user = auth.user(r.name);
-        if (!user) {
-          await verifyNothing(r.password);
-          throw Errors.authFailed();
-        }
-        if (user.noPassword) throw Errors.noPasswordUser();
-        if (!(await verifyPassword(r.password, user.password))) throw Errors.authFailed();
+        if (user?.noPassword) throw Errors.noPasswordUser();
+        // A missing user costs a hash too, so it answers as slowly as a wrong password.
+        if (!(await gated(peer, () => (user ? verifyPassword(r.password, user.password) : verifyNothing(r.password))))) throw Errors.authFailed();
         // The check took a while; if users or roles changed meanwhile, check against the new state.
         if (auth.revision !== revision) continue;
         if (!auth.enabled) throw Errors.authNotEnabled();

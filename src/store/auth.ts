@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Errors } from './errors.ts';
-import type { TxnRequest } from '../protocol/etcd-types.ts';
+import type { PutRequest, TxnRequest } from '../protocol/etcd-types.ts';
 
 /**
  * etcd 3.4's auth model (auth/store.go) for coord store: users with hashed passwords and roles,
@@ -48,6 +48,9 @@ export interface AuthData {
 export interface AuthInfo {
   username: string;
 }
+
+/** The keys attached to a lease (latin1 strings, as the lessor keeps them); undefined for no such lease. */
+export type LeaseKeys = (lease: bigint) => Iterable<string> | undefined;
 
 export interface AuthOptions {
   /** Idle lifetime of a simple token: every use restarts it, as etcd's `--auth-token-ttl`. */
@@ -216,20 +219,32 @@ export class AuthStore {
   }
 
   /**
-   * etcd's checkTxnAuth: read on every compare, and each op's own permission on both branches.
-   * Unlike etcd 3.4 (which skips them), nested txns are checked too.
+   * A put, alone or inside a txn: write on the key, write on every key already attached to its
+   * lease (etcd's checkLeasePuts), and read on the key for `prev_kv`.
    */
-  checkTxn(info: AuthInfo | undefined, r: TxnRequest): void {
+  checkPut(info: AuthInfo | undefined, r: Pick<PutRequest, 'key' | 'lease' | 'prev_kv'>, leaseKeys: LeaseKeys): void {
+    if (!this.enabled) return;
+    this.checkWrite(info, r.key, EMPTY);
+    this.checkLeaseKeys(info, leaseKeys(BigInt(r.lease)));
+    if (r.prev_kv) this.checkRead(info, r.key, EMPTY);
+  }
+
+  /**
+   * etcd's checkTxnAuth: read on every compare, and each op's own permission on both branches.
+   * Stricter than etcd 3.4.23: nested txns are checked, and a put is checked as a plain put
+   * (prev_kv and lease), where 3.4.23 checks only write on its key (GHSA-x35m-3gp4-4fh5).
+   */
+  checkTxn(info: AuthInfo | undefined, r: TxnRequest, leaseKeys: LeaseKeys): void {
     if (!this.enabled) return;
     for (const c of r.compare) this.checkRead(info, c.key, c.range_end);
     for (const op of [...r.success, ...r.failure]) {
       if (op.request === 'request_range') this.checkRead(info, op.request_range!.key, op.request_range!.range_end);
-      else if (op.request === 'request_put') this.checkWrite(info, op.request_put!.key, EMPTY);
+      else if (op.request === 'request_put') this.checkPut(info, op.request_put!, leaseKeys);
       else if (op.request === 'request_delete_range') {
         const d = op.request_delete_range!;
         if (d.prev_kv) this.checkRead(info, d.key, d.range_end);
         this.checkWrite(info, d.key, d.range_end);
-      } else if (op.request === 'request_txn') this.checkTxn(info, op.request_txn!);
+      } else if (op.request === 'request_txn') this.checkTxn(info, op.request_txn!, leaseKeys);
     }
   }
 
@@ -237,6 +252,18 @@ export class AuthStore {
   checkLeaseKeys(info: AuthInfo | undefined, keys: Iterable<string> | undefined): void {
     if (!this.enabled || !keys) return;
     for (const k of keys) this.checkWrite(info, Buffer.from(k, 'latin1'), EMPTY);
+  }
+
+  /**
+   * Listing the keys of leases (LeaseTimeToLive with `keys`) or the leases themselves
+   * (LeaseLeases): a token, and read on every attached key unless the user has the root role
+   * (etcd's checkLeaseTimeToLive / checkLeaseLeases, the fix of CVE-2023-32082).
+   */
+  checkLeaseRead(info: AuthInfo | undefined, keys: Iterable<string>): void {
+    if (!this.enabled) return;
+    if (!info) throw Errors.userEmpty();
+    if (this.users.get(info.username)?.roles.includes(ROOT)) return;
+    for (const k of keys) this.checkRead(info, Buffer.from(k, 'latin1'), EMPTY);
   }
 
   checkAdmin(info: AuthInfo | undefined): void {

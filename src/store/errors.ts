@@ -54,6 +54,8 @@ export const Errors = {
   invalidAuthMgmt: make(status.INVALID_ARGUMENT, 'etcdserver: invalid auth management'),
   // etcd 3.4 does not map this one, so it reaches clients as Unknown with the auth package's text.
   noPasswordUser: make(status.UNKNOWN, 'auth: authentication failed, password was given for no password user'),
+  // etcd's ErrGRPCRequestTooManyRequests; coord store also answers it to Authenticate floods (auth-hash-gate.ts).
+  tooManyRequests: make(status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'),
   // etcd 3.5's (3.4 has no check and would store an empty permission).
   permissionNotGiven: make(status.INVALID_ARGUMENT, 'etcdserver: permission not given'),
 };

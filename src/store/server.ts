@@ -14,6 +14,8 @@ import type { StoreFs } from './store-fs.ts';
 import { hashPassword } from './auth-password.ts';
 import { GrpcSessions } from './grpc-sessions.ts';
 import { DEFAULT_AUTO_COMPACTION, startAutoCompactor, type AutoCompaction } from './auto-compactor.ts';
+import { isLoopbackListen } from './listen-address.ts';
+import { HashGate, type HashGateOptions } from './auth-hash-gate.ts';
 
 /** Options for {@link startStore}; defaults in each field's doc. */
 export interface StoreOptions {
@@ -57,6 +59,11 @@ export interface StoreOptions {
    * periodic, one hour; `false` keeps all history until a client compacts.
    */
   autoCompaction?: AutoCompaction | false;
+   * Bounds on password hashing, so an Authenticate flood cannot stall the log: hashes at once
+   * (default 1), Authenticate calls outstanding per peer (default 8) and waiting in all (default
+   * 64); beyond these a call gets `etcdserver: too many requests` (RESOURCE_EXHAUSTED) at once.
+   */
+  authHashing?: HashGateOptions;
 }
 
 /** A running coord store, as `startStore()` returns it. */
@@ -164,6 +171,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     }
     return undefined;
   };
+  const leaseKeys = (id: bigint) => state.lessor.get(id)?.keys;
   const checkSize = (size: number) => {
     if (size > maxRequestBytes) throw Errors.requestTooLarge();
   };
@@ -187,9 +195,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       checkPut(r);
       const info = who(call);
       checkSize(size);
-      auth.checkWrite(info, r.key, EMPTY_BUF);
-      if (auth.enabled) auth.checkLeaseKeys(info, state.lessor.get(BigInt(r.lease))?.keys);
-      if (r.prev_kv) auth.checkRead(info, r.key, EMPTY_BUF);
+      auth.checkPut(info, r, leaseKeys);
       return state.put(r);
     }),
     DeleteRange: unary<DeleteRangeRequest>((r, size, call) => {
@@ -205,7 +211,7 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       if (auth.enabled) checkTxn(r, options.maxTxnOps ?? 128);
       const info = who(call);
       checkSize(size);
-      auth.checkTxn(info, r);
+      auth.checkTxn(info, r, leaseKeys);
       return state.txn(r);
     }),
     Compact: unary<{ revision: string }>((r, _size, call) => {
@@ -223,14 +229,19 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       if (auth.enabled) auth.checkLeaseKeys(info, state.lessor.get(BigInt(r.ID))?.keys);
       return state.leaseRevoke(BigInt(r.ID));
     }),
-    LeaseTimeToLive: unary<{ ID: string; keys: boolean }>((r) => {
+    LeaseTimeToLive: unary<{ ID: string; keys: boolean }>((r, _size, call) => {
       const lease = state.lessor.get(BigInt(r.ID));
+      // Without keys the call is not checked, as in etcd (its fix of CVE-2023-32082 checks only listings of keys).
+      if (r.keys && auth.enabled) auth.checkLeaseRead(who(call), lease?.keys ?? []);
       const revision = state.rev;
       if (!lease) return { header: { revision }, ID: r.ID, TTL: -1, grantedTTL: 0, keys: [] };
       const keys = r.keys ? [...lease.keys].map((k) => Buffer.from(k, 'latin1')) : [];
       return { header: { revision }, ID: r.ID, TTL: state.lessor.remaining(lease), grantedTTL: lease.ttl, keys };
     }),
-    LeaseLeases: unary(() => ({ header: { revision: state.rev }, leases: [...state.lessor.leases.keys()].map((id) => ({ ID: id.toString() })) })),
+    LeaseLeases: unary((_r, _size, call) => {
+      if (auth.enabled) auth.checkLeaseRead(who(call), [...state.lessor.leases.values()].flatMap((l) => [...l.keys]));
+      return { header: { revision: state.rev }, leases: [...state.lessor.leases.keys()].map((id) => ({ ID: id.toString() })) };
+    }),
     LeaseKeepAlive: (call: grpc.ServerDuplexStream<{ ID: string }, unknown>) => {
       call.on('data', (r: { ID: string }) => {
         // Like any reply: not after a failed fsync, and not naming a revision that is not yet durable.
@@ -348,6 +359,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
       nextIndex: () => durability.appliedIndex + ++tokenIndex,
       who,
       unary: unary as never,
+      hashGate: new HashGate(options.authHashing),
+      log,
     }),
   );
 
@@ -365,6 +378,10 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   }
   endpoint = listen.replace(/:\d+$/, `:${port}`);
   lock?.setEndpoint(endpoint);
+  // etcd warns about insecure client listeners too; here only where it matters: off this machine, with nothing checked.
+  if (!options.tls && !auth.enabled && !isLoopbackListen(listen)) {
+    log(`coord store: WARNING: serving ${endpoint} on a non-loopback address with neither TLS nor auth: anyone who can reach it can read and change every key (TLS: --cert/--key; auth: --auth-root-password-file)`);
+  }
 
   const autoCompaction = options.autoCompaction ?? DEFAULT_AUTO_COMPACTION;
   const compactTarget = {
@@ -434,7 +451,6 @@ async function probeListen(listen: string): Promise<void> {
 }
 
 const SIZE = Symbol('requestSize');
-const EMPTY_BUF = Buffer.alloc(0);
 const ZERO_BYTE = Buffer.from([0]);
 
 /** `--auth-root-password-file`: a root user with the root role, and auth on (kept when already there). */

@@ -221,6 +221,75 @@ describe('auth', () => {
         await root.put({ key: '/ro', value: 'seed' });
       });
 
+      it('a put inside a txn needs what a plain put needs: read for prev_kv, write on the keys of its lease', async () => {
+        await relogin();
+        await root.put({ key: 'w3', value: 'secret' }); // alice may write w3, not read it
+        const lease = await root.leaseGrant({ TTL: 60 });
+        await root.put({ key: '/ro', value: 'seed', lease: lease.ID }); // alice may read /ro, not write it
+        assert.deepEqual(await callError(alice.put({ key: 'w3', value: 'x', prev_kv: true })), DENIED, 'a plain put');
+        assert.deepEqual(await callError(alice.put({ key: '/app/l', value: 'v', lease: lease.ID })), DENIED, 'a plain put');
+        const txn = (op: object) => alice.txn({ compare: [], success: [op], failure: [] });
+        const putPrev = { request_put: { key: 'w3', value: 'x', prev_kv: true } };
+        const putLease = { request_put: { key: '/app/l', value: 'v', lease: lease.ID } };
+        if (b.name === 'etcd') {
+          // etcd 3.4.23 skips both checks inside a txn (GHSA-x35m-3gp4-4fh5, fixed in 3.4.44,
+          // 3.5.30 and 3.6.11); coord store checks them (README, deliberate differences).
+          const res = await txn(putPrev);
+          assert.equal(res.responses[0].response_put?.prev_kv?.value.toString(), 'secret', 'etcd 3.4.23 returns the old value');
+          await txn(putLease);
+          const attached = await root.leaseTimeToLive({ ID: lease.ID, keys: true });
+          assert.deepEqual(attached.keys.map(String).sort(), ['/app/l', '/ro'], 'etcd 3.4.23 attaches the key');
+        } else {
+          assert.deepEqual(await callError(txn(putPrev)), DENIED);
+          assert.deepEqual(await callError(txn(putLease)), DENIED);
+          assert.deepEqual(await callError(alice.txn({ compare: [], success: [], failure: [putPrev] })), DENIED, 'the branch not taken');
+          assert.deepEqual(await callError(txn({ request_txn: { compare: [], success: [putLease], failure: [] } })), DENIED, 'a nested txn');
+          assert.equal((await root.range({ key: 'w3' })).kvs[0].value.toString(), 'secret');
+          assert.deepEqual((await root.leaseTimeToLive({ ID: lease.ID, keys: true })).keys.map(String), ['/ro']);
+          // Allowed: no prev_kv, and a lease whose keys alice may write.
+          await txn({ request_put: { key: 'w3', value: 'y' } });
+          const own = await alice.leaseGrant({ TTL: 60 });
+          await txn({ request_put: { key: '/app/l', value: 'v', lease: own.ID, prev_kv: true } });
+          await alice.leaseRevoke({ ID: own.ID });
+        }
+        await root.leaseRevoke({ ID: lease.ID });
+        await root.put({ key: '/ro', value: 'seed' });
+        await root.deleteRange({ key: 'w3' });
+      });
+
+      it('LeaseTimeToLive with keys and LeaseLeases need a token and read on every attached key (CVE-2023-32082)', async () => {
+        await relogin();
+        const lease = await root.leaseGrant({ TTL: 60 });
+        await root.put({ key: '/app/k', value: 'v', lease: lease.ID });
+        await root.put({ key: 'w3', value: 'v', lease: lease.ID }); // alice may not read w3
+        const anon = t.client;
+        const keys = (r: { keys: Buffer[] }) => r.keys.map(String).sort();
+        assert.deepEqual(keys(await root.leaseTimeToLive({ ID: lease.ID, keys: true })), ['/app/k', 'w3']);
+        assert.ok((await root.leaseLeases()).leases.some((l) => l.ID === lease.ID));
+        // Without keys, TimeToLive stays unchecked (as in the fixed etcd 3.4.26 / 3.5.9).
+        assert.equal((await anon.leaseTimeToLive({ ID: lease.ID })).grantedTTL, '60');
+        if (b.name === 'etcd') {
+          // etcd 3.4.23 answers anyone (fixed in 3.4.26 and 3.5.9); coord store follows the fix.
+          assert.deepEqual(keys(await anon.leaseTimeToLive({ ID: lease.ID, keys: true })), ['/app/k', 'w3'], 'etcd 3.4.23 lists them');
+          assert.deepEqual(keys(await alice.leaseTimeToLive({ ID: lease.ID, keys: true })), ['/app/k', 'w3'], 'etcd 3.4.23 lists them');
+          assert.ok((await anon.leaseLeases()).leases.some((l) => l.ID === lease.ID));
+        } else {
+          assert.deepEqual(await callError(anon.leaseTimeToLive({ ID: lease.ID, keys: true })), USER_EMPTY);
+          assert.deepEqual(await callError(alice.leaseTimeToLive({ ID: lease.ID, keys: true })), DENIED);
+          assert.deepEqual(await callError(anon.leaseLeases()), USER_EMPTY);
+          assert.deepEqual(await callError(alice.leaseLeases()), DENIED);
+          const forged = t.newClient();
+          forged.token = 'abcdefghijklmnop.1';
+          assert.deepEqual(await callError(forged.leaseLeases()), BAD_TOKEN);
+          // Once every attached key is readable, alice gets her answer.
+          await root.deleteRange({ key: 'w3' });
+          assert.deepEqual(keys(await alice.leaseTimeToLive({ ID: lease.ID, keys: true })), ['/app/k']);
+          assert.ok((await alice.leaseLeases()).leases.some((l) => l.ID === lease.ID));
+        }
+        await root.leaseRevoke({ ID: lease.ID });
+        await root.deleteRange({ key: 'w3' });
+      });
+
       it('admin calls need the root role; a user may read itself and its roles', async () => {
         await relogin();
         assert.deepEqual(await callError(auth('UserList', {}, alice)), DENIED);
