@@ -59,6 +59,7 @@ export interface StoreOptions {
    * periodic, one hour; `false` keeps all history until a client compacts.
    */
   autoCompaction?: AutoCompaction | false;
+  /**
    * Bounds on password hashing, so an Authenticate flood cannot stall the log: hashes at once
    * (default 1), Authenticate calls outstanding per peer (default 8) and waiting in all (default
    * 64); beyond these a call gets `etcdserver: too many requests` (RESOURCE_EXHAUSTED) at once.
