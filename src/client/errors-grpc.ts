@@ -42,8 +42,8 @@ export function unreachableCause(details: string): string {
 /**
  * The one place a gRPC failure from etcd becomes a CoordError. etcd's messages are stable API
  * (clients match on them), so they pick the specific codes. `what` names the call (`etcd Range`);
- * with `endpoints`, an unreachable etcd reads as one sentence: what coord was doing, where, why —
- * `etcd LeaseGrant (granting a lease): cannot reach etcd at 127.0.0.1:2379 (connection refused)`.
+ * with `endpoints`, an unreachable etcd reads as one sentence: where, why, what coord was doing —
+ * `etcd LeaseGrant: cannot reach etcd at 127.0.0.1:2379 (connection refused) while granting a lease`.
  */
 export function fromGrpcError(e: unknown, what: string, endpoints?: readonly string[]): CoordError {
   if (isCoordError(e)) return e;
@@ -80,12 +80,12 @@ export function fromGrpcError(e: unknown, what: string, endpoints?: readonly str
   }
 }
 
-/** `etcd Range (reading keys): cannot reach etcd at a:2379, b:2379 (connection refused)`. */
+/** `etcd Range: cannot reach etcd at a:2379, b:2379 (connection refused) while reading keys`. */
 function unreachableMessage(what: string, endpoints: readonly string[], details: string): string {
   const method = /^etcd (\w+)/.exec(what)?.[1];
-  const doing = method && DOING[method] ? ` (${DOING[method]})` : '';
+  const doing = method && DOING[method] ? ` while ${DOING[method]}` : '';
   const where = endpoints.map((e) => e.replace(/^https?:\/\//, '')).join(', ');
-  return `${what}${doing}: cannot reach etcd at ${where} (${unreachableCause(details)})`;
+  return `${what}: cannot reach etcd at ${where} (${unreachableCause(details)})${doing}`;
 }
 
 /**
