@@ -60,16 +60,21 @@ export function registerLockCommands(program: Command): void {
         process.on('SIGINT', onSig);
         process.on('SIGTERM', onSig);
         try {
-          const bound = waitMs === undefined ? waiting.signal : AbortSignal.any([waiting.signal, AbortSignal.timeout(waitMs)]);
+          // A timer on our own controller, not AbortSignal.timeout() combined with any(): Node holds
+          // such signals weakly, and a collected one never fires.
+          let timedOut = false;
+          const timer = waitMs === undefined ? undefined : setTimeout(() => ((timedOut = true), waiting.abort(new Error('--wait-timeout'))), waitMs);
           let h;
           try {
-            h = await c.lock(name, { ttl: intArg('--ttl', f.ttl), signal: bound });
+            h = await c.lock(name, { ttl: intArg('--ttl', f.ttl), signal: waiting.signal });
           } catch (e) {
-            if (waitMs !== undefined && bound.aborted && !waiting.signal.aborted) {
+            if (timedOut) {
               console.error(`coord: lock ${name} not held within --wait-timeout ${waitMs} ms`);
               return 1;
             }
             throw e;
+          } finally {
+            clearTimeout(timer);
           }
           try {
             // detached: the command leads a process group of its own, so everything it starts can be
