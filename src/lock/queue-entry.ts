@@ -46,11 +46,19 @@ export async function withQueueEntry<T>(client: EtcdClient, prefix: string, what
   const signal = options.signal ?? new AbortController().signal;
   const pfx = `${prefix}/`;
   const outage = new RepeatLog(options.log ?? (() => {}));
+  /** Whether etcd was unreachable during this attempt: a lease lost then is the outage's doing. */
+  let outageSeen = false;
+  const noteOutage = <R>(fn: () => Promise<R>) =>
+    fn().catch((e: unknown) => {
+      if (isCoordError(e) && e.recoverable) outageSeen = true;
+      throw e;
+    });
   const reachWith =
     (bound: AbortSignal) =>
     <R>(fn: () => Promise<R>): Promise<R> =>
-      options.waitForEtcd ? untilReachable(fn, { signal: bound, outage, what }) : fn();
+      options.waitForEtcd ? untilReachable(() => noteOutage(fn), { signal: bound, outage, what }) : fn();
   for (;;) {
+    outageSeen = false;
     let loan: SessionLoan;
     try {
       loan = await reachWith(signal)(() => sessionPool(client).borrow(options.ttl ?? 10, pfx, signal));
@@ -65,7 +73,10 @@ export async function withQueueEntry<T>(client: EtcdClient, prefix: string, what
     } catch (e) {
       await loan.done();
       if (signal.aborted) throw abortError(signal, what);
-      if (options.waitForEtcd && isCoordError(e) && (e.code === 'lease-lost' || e.recoverable)) {
+      // Requeue only when the lease went with an outage (our calls failed, or the keepalive could not
+      // reach etcd before the TTL ran out); a lease revoked by an operator ends the wait, as in Go.
+      const outageLoss = isCoordError(e, 'lease-lost') && (outageSeen || /could not be kept alive/.test(e.message));
+      if (options.waitForEtcd && isCoordError(e) && (outageLoss || e.recoverable)) {
         outage.failure(`${what}: our place in line was lost while etcd was away (${e.message}); queueing again with a new lease`);
         continue;
       }
