@@ -164,7 +164,7 @@ for (const name of ['etcd', 'coord store'] as const) {
     test('coord lock -- cmd stops the whole process group of the command when the lock is lost (item 6)', async () => {
       await backend.startFresh();
       const pidFile = join(work, `sleep-${name.replace(' ', '-')}.pid`);
-      const holder = cli(['lock', 'job', '--endpoints', backend.endpoint, '--kill-after', '2000', '--', 'sh', '-c', `sleep 300 & echo $! > ${pidFile}; echo started; wait`]);
+      const holder = cli(['lock', 'job', '--endpoints', backend.endpoint, '--', 'sh', '-c', `sleep 300 & echo $! > ${pidFile}; echo started; wait`]);
       await holder.line(/^started$/);
       const sleepPid = Number(readFileSync(pidFile, 'utf8'));
       assert.ok(alive(sleepPid));
