@@ -177,12 +177,12 @@ for (const name of ['etcd', 'coord store'] as const) {
         c.close();
       }
       assert.deepEqual(await holder.exited, { code: 1, signal: null }, holder.output());
-      assert.match(holder.output(), /lock job lost .*stopping the command and its process group/);
       const deadline = Date.now() + 10_000;
       while (alive(sleepPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const left = alive(sleepPid);
       if (left) process.kill(sleepPid, 'SIGKILL');
       assert.equal(left, false, "the command's child (sleep) was stopped with it");
+      assert.match(holder.output(), /lock job lost .*stopping the command and its process group/);
     });
 
     test('coord lock --wait-timeout gives up when the lock stays busy', async () => {
