@@ -66,9 +66,9 @@ export function registerLockCommands(program: Command): void {
           const timer = waitMs === undefined ? undefined : setTimeout(() => ((timedOut = true), waiting.abort(new Error('--wait-timeout'))), waitMs);
           // etcd unreachable at the start is most likely a wrong --endpoints: say so at once. Once
           // queued, an outage is waited out (bounded by --wait-timeout).
-          await c.etcd.status({ signal: waiting.signal });
           let h;
           try {
+            await c.etcd.status({ signal: waiting.signal });
             h = await c.lock(name, { ttl: intArg('--ttl', f.ttl), signal: waiting.signal });
           } catch (e) {
             if (timedOut) {

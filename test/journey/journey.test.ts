@@ -204,5 +204,5 @@ test('an unreachable etcd reads as one sentence: where, why, what coord was doin
   assert.deepEqual(await r.exited, { code: 1, signal: null });
   const stderr = r.output().split('--- stderr\n')[1];
   console.log(`# the error as printed: ${stderr.trim()}`);
-  assert.equal(stderr, `coord: cannot reach etcd at 127.0.0.1:${port} (connection refused) while asking for status\n\n`);
+  assert.equal(stderr, `coord: cannot reach etcd at 127.0.0.1:${port} (connection refused) while asking for status\n`);
 });
