@@ -1,8 +1,11 @@
 import { CoordError } from './core/errors.ts';
 import { ConfigCenter } from './config/config-center.ts';
 import { EtcdClient, type ClientOptions } from './client/etcd-client.ts';
+import { hostname } from 'node:os';
 import { campaign, leader, observe, type CampaignOptions, type Leader, type Leadership } from './election/election.ts';
+import { LeaderTask, type LeaderTaskOptions, type LeaderWork } from './election/leader-task.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './lock/lock.ts';
+import { withLock, type WithLockOptions } from './lock/with-lock.ts';
 import { closeSessionPool } from './lock/session-pool.ts';
 import { acquirePermit, type Permit, type SemaphoreOptions } from './lock/semaphore.ts';
 import { Discovery, type DiscoveryOptions } from './registry/discovery.ts';
@@ -27,6 +30,8 @@ export class Coord {
   private readonly owned = new Set<{ close(): unknown }>();
   /** Live registrations: close() deregisters them (their lease loops need the client). */
   private readonly registrations = new Set<Registration>();
+  /** Running leader tasks: close() stops them first (each resigns). */
+  private readonly leaderTasks = new Set<LeaderTask>();
 
   constructor(options: ConnectOptions = {}) {
     const ns = options.namespace ?? '/coord/';
@@ -65,9 +70,41 @@ export class Coord {
     }
   }
 
-  /** Blocks until the lock is held (FIFO). etcd `concurrency.Mutex` compatible. */
+  /**
+   * Blocks until the lock is held (FIFO). etcd `concurrency.Mutex` compatible. While etcd is
+   * unreachable it waits and retries (one log line per outage), bounded only by `signal`.
+   */
   async lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
-    return (await acquireLock(this.etcd, this.lockPrefix(name), name, options))!;
+    return (await acquireLock(this.etcd, this.lockPrefix(name), name, options, false, { log: this.log }))!;
+  }
+
+  /**
+   * Takes lock `name`, runs `fn(signal, lock)` — `signal` aborts when the lock is lost or
+   * `options.signal` fires — and releases the lock when `fn` settles. Resolves with `fn`'s result;
+   * rejects with the loss if the lock was lost while `fn` ran.
+   *
+   * ```ts
+   * await coord.withLock('nightly-report', async (signal) => buildReport({ signal }), { signal: AbortSignal.timeout(60_000) });
+   * ```
+   */
+  withLock<T>(name: string, fn: (signal: AbortSignal, lock: LockHandle) => Promise<T>, options: WithLockOptions = {}): Promise<T> {
+    return withLock((o) => this.lock(name, o), fn, options);
+  }
+
+  /**
+   * Runs `fn` on exactly one instance at a time: campaigns for `name`, runs `fn(signal, leadership)`
+   * while leader (`signal` aborts on loss), campaigns again after a loss, and resigns on close() of
+   * the task or of this client. Returns at once; `task.onElected`, `task.leading` tell the state.
+   *
+   * ```ts
+   * const relay = coord.leaderTask('outbox-relay', async (signal) => { while (!signal.aborted) await relayOnce(signal); });
+   * ```
+   */
+  leaderTask(name: string, fn: LeaderWork, options: LeaderTaskOptions = {}): LeaderTask {
+    const task = new LeaderTask((value, o) => this.campaign(name, value, o), name, fn, { defaultValue: `${hostname()}-${process.pid}`, log: this.log, ...options });
+    this.leaderTasks.add(task);
+    void task.done.finally(() => this.leaderTasks.delete(task));
+    return task;
   }
 
   /** Takes the lock only if free right now; undefined otherwise. */
@@ -80,9 +117,9 @@ export class Coord {
     return acquirePermit(this.etcd, `${this.namespace}semaphores/${checkName(name)}`, name, permits, options);
   }
 
-  /** Blocks until elected leader of `name`. etcd `concurrency.Election` compatible. */
+  /** Blocks until elected leader of `name`. etcd `concurrency.Election` compatible. Waits out an unreachable etcd, bounded by `signal`. */
   campaign(name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
-    return campaign(this.etcd, this.electionPrefix(name), name, value, options);
+    return campaign(this.etcd, this.electionPrefix(name), name, value, options, this.log);
   }
 
   leader(name: string, signal?: AbortSignal): Promise<Leader | undefined> {
@@ -91,7 +128,7 @@ export class Coord {
 
   /** Leaders of `name` as they change; ends when `signal` aborts. */
   observe(name: string, signal: AbortSignal): AsyncGenerator<Leader | undefined> {
-    return observe(this.etcd, this.electionPrefix(name), signal);
+    return observe(this.etcd, this.electionPrefix(name), signal, this.log);
   }
 
   lockPrefix(name: string): string {
@@ -108,6 +145,9 @@ export class Coord {
    * the connection. Held locks and leadership end with it.
    */
   async close(): Promise<void> {
+    // Leader tasks first: each aborts its work and resigns while the client still works.
+    const resigned = Promise.allSettled([...this.leaderTasks].map((t) => t.close()));
+    await Promise.race([resigned, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     // Registrations first, while the client still works: each revokes its lease, so the instance
     // leaves discovery now rather than at lease expiry. Bounded, as etcd may be unreachable.
     const deregistered = Promise.allSettled([...this.registrations].map((r) => r.deregister()));

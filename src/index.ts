@@ -27,3 +27,6 @@ export type { HistoryOptions, RollbackOptions } from './config/config-history.ts
 export type { BetaOptions, PromoteOptions, ReadOptions } from './config/gray-release.ts';
 export type { ConfigWatchOptions, SubscribeOptions } from './config/config-watch.ts';
 export type { TypedConfigOptions } from './config/config-typed.ts';
+export type { LeaderTask, LeaderTaskOptions, LeaderWork } from './election/leader-task.ts';
+export type { WithLockOptions } from './lock/with-lock.ts';
+export type { HistoryGuard, HistoryLost } from './client/history-guard.ts';

@@ -21,6 +21,7 @@ const STATUS: Record<CoordErrorCode, number> = {
   'not-found': 404,
   'lease-not-found': 404,
   compacted: 410,
+  'history-lost': 410,
   conflict: 409,
   'lock-not-held': 409,
   'not-leader': 409,

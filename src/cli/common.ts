@@ -30,12 +30,16 @@ async function loadClient(): Promise<void> {
   connect ??= (await import('../coord.ts')).connect;
 }
 
-export function connectFrom(flags: ConnectionFlags): Coord {
+/** A client for the command's flags; `log` receives the client's notable events (outages, history lost). */
+export function connectFrom(flags: ConnectionFlags, log?: (line: string) => void): Coord {
   const timeout = Number(flags.timeout);
   if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive integer, got '${flags.timeout}'`);
   if (!connect) throw new Error('connectFrom() outside action()');
-  return connect({ endpoints: flags.endpoints, namespace: flags.namespace, requestTimeoutMs: timeout, auth: credentials(flags.user) });
+  return connect({ endpoints: flags.endpoints, namespace: flags.namespace, requestTimeoutMs: timeout, auth: credentials(flags.user), log });
 }
+
+/** Log lines of a long-running command: on stderr, prefixed like its errors. */
+export const stderrLog = (line: string): void => void process.stderr.write(`coord: ${line}\n`);
 
 /** `--user name:password` (or `--user name` with COORD_PASSWORD), as etcdctl takes them. */
 function credentials(user: string | undefined): { username: string; password: string } | undefined {
@@ -70,6 +74,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
 
 function describe(e: unknown, args: unknown[]): string {
   if (isCoordError(e, 'unavailable')) {
+    // The client's own message already says what it was doing, where and why.
+    if (/cannot reach etcd at /.test(e.message)) return e.message.replace(/^etcd \w+: /, '');
     const flags = args.find((a): a is ConnectionFlags => typeof a === 'object' && a !== null && 'endpoints' in a);
     return `cannot reach etcd at ${flags?.endpoints ?? 'the given endpoints'} (${(e as CoordError).message})`;
   }

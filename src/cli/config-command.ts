@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ConfigFormat } from '../config/config-codec.ts';
 import type { ConfigValue } from '../config/config-record.ts';
-import { action, connectFrom, intArg, printTable, untilSignal, UsageError, withConnection, type ConnectionFlags } from './common.ts';
+import { action, connectFrom, intArg, printTable, stderrLog, untilSignal, UsageError, withConnection, type ConnectionFlags } from './common.ts';
 
 interface ConfigFlags extends ConnectionFlags {
   format?: string;
@@ -121,18 +121,24 @@ export function registerConfigCommands(program: Command): void {
     );
 
   withConnection(config.command('watch <namespace/key>'))
-    .description('print the value and every change until interrupted')
+    .description('print the value and every change until interrupted; keeps watching through etcd outages')
     .action(
       action(async (path: string, f: ConfigFlags) => {
         const [ns, key] = splitPath(path);
-        const c = connectFrom(f);
+        const c = connectFrom(f, stderrLog);
         try {
           await c.etcd.status();
           const w = c.config.subscribe(ns, key, (v) => {
             if (f.json) console.log(JSON.stringify(v ? { ...meta(v), value: v.value } : null));
             else console.log(v ? `--- version ${v.version} (${v.author}${v.message ? `: ${v.message}` : ''})\n${v.raw}` : '--- (no value)');
           });
+          // The open subscription keeps the process alive while etcd is away; say the value shown may be stale.
+          const connection = c.etcd.watches.onConnection((state) => {
+            if (f.json) console.log(JSON.stringify({ stale: state === 'disconnected' }));
+            else console.log(state === 'disconnected' ? '--- (stale: etcd unreachable, last known value)' : '--- (etcd reachable again: watching)');
+          });
           await untilSignal();
+          connection.dispose();
           w.close();
         } finally {
           c.close();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ServiceInstance } from '../registry/instance.ts';
-import { action, connectFrom, printTable, untilSignal, UsageError, withConnection, type ConnectionFlags } from './common.ts';
+import { action, connectFrom, printTable, stderrLog, untilSignal, UsageError, withConnection, type ConnectionFlags } from './common.ts';
 
 interface ServicesFlags extends ConnectionFlags {
   watch?: boolean;
@@ -23,7 +23,8 @@ export function registerServicesCommand(program: Command): void {
     .description('list registered services, or the instances of one')
     .action(
       action(async (name: string | undefined, f: ServicesFlags) => {
-        const c = connectFrom(f);
+        // --watch runs through etcd outages: say when one starts and ends (stderr).
+        const c = connectFrom(f, f.watch ? stderrLog : undefined);
         try {
           if (!name) {
             if (f.watch) throw new UsageError('--watch needs a service name');
@@ -45,6 +46,8 @@ export function registerServicesCommand(program: Command): void {
           }
           const d = c.discover(name);
           await d.ready;
+          // Kept alive through an outage (an open discovery holds the process): the set is marked
+          // stale while etcd is away and printed again, fresh, once it is back.
           const sub = d.onChange((s) => {
             if (!f.json) console.log(`--- revision ${s.revision}${s.stale ? ' (stale: etcd unreachable, last known set)' : ''}`);
             printInstances(s.instances, f.json);

@@ -4,7 +4,9 @@ import { Backoff, sleep } from '../core/backoff.ts';
 import { CoordError, abortError } from '../core/errors.ts';
 import { etcdProto } from '../protocol/etcd-proto.ts';
 import type { KeyValueMsg, RequestOp, Compare as CompareMsg } from '../protocol/etcd-types.ts';
+import { tracedEvent } from '../core/tracing.ts';
 import { fromGrpcError, isStaleTokenError } from './errors-grpc.ts';
+import { HistoryGuard, describeHistoryLost } from './history-guard.ts';
 import { WatchManager } from './watch-manager.ts';
 import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
 
@@ -20,6 +22,8 @@ export interface ClientOptions {
   auth?: { username: string; password: string };
   /** Deadline for one request, including retries of reads while etcd is unreachable. Default 5000 ms. */
   requestTimeoutMs?: number;
+  /** Receives one line per notable event (an outage of the watch stream and its end, history lost). Default: none. */
+  log?: (line: string) => void;
 }
 
 /** Per-call options every EtcdClient method takes. */
@@ -156,6 +160,13 @@ export class EtcdClient {
   readonly requestTimeoutMs: number;
   private token: Promise<string> | undefined;
   private closed = false;
+  /**
+   * Every answer's header is checked here for history going backwards (a `--memory` store
+   * restarted, a data dir restored from an older backup, another cluster behind the address). On a
+   * loss it logs, records a `coord.etcd.history_lost` event, and fails every watch with
+   * 'history-lost' so its owner re-reads from scratch; subscribe to `history.onLost` to react too.
+   */
+  readonly history = new HistoryGuard();
 
   constructor(private readonly options: ClientOptions = {}) {
     const list = options.endpoints ?? '127.0.0.1:2379';
@@ -182,13 +193,21 @@ export class EtcdClient {
     this.maintenance = new proto.Maintenance(t, creds, shared);
     this.cluster = new proto.Cluster(t, creds, shared);
     this.auth = new proto.Auth(t, creds, shared);
-    this.watches = new WatchManager(
-      () => this.stream('Watch'),
-      () => {
+    const log = options.log ?? (() => {});
+    this.history.onLost((h) => {
+      const line = describeHistoryLost(h);
+      log(line);
+      tracedEvent('coord.etcd.history_lost', { 'coord.etcd.reason': h.reason, 'coord.etcd.previous_revision': h.previousRevision, 'coord.etcd.revision': h.revision }, undefined, line);
+    });
+    this.watches = new WatchManager(() => this.stream('Watch'), {
+      onStaleToken: () => {
         this.token = undefined;
         return !!this.options.auth;
       },
-    );
+      history: this.history,
+      endpoints: this.endpoints,
+      log,
+    });
   }
 
   // --- plumbing ---
@@ -248,14 +267,17 @@ export class EtcdClient {
     const { signal } = o;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const deadline = Date.now() + (o.timeoutMs ?? this.requestTimeoutMs);
+    // Status and MemberList may be answered by a lagging member: only their cluster id is checked.
+    const floor = client === this.kv || client === this.lease ? this.history.floor() : 0;
     return (withAuth ? this.metadata() : Promise.resolve(new grpc.Metadata())).then(
       (md) =>
         new Promise<Res>((resolve, reject) => {
           const fn = (client as unknown as Record<string, Function>)[method];
           const call = fn.call(client, req, md, { deadline, waitForReady: true }, (err: grpc.ServiceError | null, res: Res) => {
             signal?.removeEventListener('abort', onAbort);
-            if (err) reject(signal?.aborted ? abortError(signal) : fromGrpcError(err, `etcd ${method}`));
-            else resolve(res);
+            if (err) return reject(signal?.aborted ? abortError(signal) : fromGrpcError(err, `etcd ${method}`, this.endpoints));
+            this.history.observe((res as { header?: { revision?: string; cluster_id?: string } } | undefined)?.header, floor);
+            resolve(res);
           }) as grpc.ClientUnaryCall;
           const onAbort = () => call.cancel();
           signal?.addEventListener('abort', onAbort, { once: true });

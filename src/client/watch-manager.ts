@@ -5,7 +5,9 @@ import { Emitter, type Disposable } from '../core/events.ts';
 import type { KeyValueMsg } from '../protocol/etcd-types.ts';
 import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
 import { closeStream } from './stream-close.ts';
+import { RepeatLog } from '../core/repeat-log.ts';
 import { fromGrpcError, isStaleTokenError } from './errors-grpc.ts';
+import type { HistoryGuard } from './history-guard.ts';
 
 /** Options for `EtcdClient.watches.watch()`: which keys, from which revision, and what to include. */
 export interface WatchOptions {
@@ -93,7 +95,7 @@ export class Watcher implements Disposable {
 }
 
 interface WatchResponse {
-  header: { revision: string } | null;
+  header: { revision: string; cluster_id?: string } | null;
   watch_id: string;
   created: boolean;
   canceled: boolean;
@@ -102,7 +104,23 @@ interface WatchResponse {
   events: Array<{ type: number; kv: KeyValueMsg; prev_kv: KeyValueMsg | null }>;
 }
 
-/** Multiplexes every watch of a client over one Watch stream, reconnecting with backoff. */
+/** What a WatchManager needs of its client besides the stream itself. */
+export interface WatchManagerOptions {
+  /** Called when etcd refuses a create because the stream's token expired or was revoked; returns true when the next `open` will authenticate again. */
+  onStaleToken?: () => boolean;
+  /** Checks every answer for history going backwards; on a loss every watcher fails with 'history-lost'. */
+  history?: HistoryGuard;
+  /** The client's endpoints, for readable errors. */
+  endpoints?: readonly string[];
+  /** One line per outage and per recovery. Default: none. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Multiplexes every watch of a client over one Watch stream, reconnecting with backoff. While any
+ * watcher is open the process is kept alive (a ref'd timer): a program whose only work is watching
+ * must not exit because etcd went away and nothing else was pending while it reconnects.
+ */
 export class WatchManager {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 1;
@@ -117,21 +135,34 @@ export class WatchManager {
   lastError: CoordError | undefined;
   /** Watchers whose create request is unanswered, in send order (etcd answers creates in order). */
   private pendingCreates: Watcher[] = [];
+  /** Keeps the event loop alive while any watcher is open (see the class doc). */
+  private hold: NodeJS.Timeout | undefined;
+  /** The highest revision seen before the current stream was opened: no answer on it may be lower. */
+  private streamFloor = 0;
+  private readonly outage: RepeatLog;
+  private readonly connection = new Emitter<'connected' | 'disconnected'>();
+  /** The shared stream broke ('disconnected': every watcher's data is stale) or works again. */
+  readonly onConnection = this.connection.on;
+  private readonly onStaleToken: () => boolean;
 
   /**
    * @param open opens a Watch stream (with the client's current auth token)
-   * @param onStaleToken called when etcd refuses a create because the stream's token expired or
-   *   was revoked; returns true when the next `open` will authenticate again (credentials are set)
    */
   constructor(
     private readonly open: () => Promise<grpc.ClientDuplexStream<unknown, unknown>>,
-    private readonly onStaleToken: () => boolean = () => false,
-  ) {}
+    private readonly o: WatchManagerOptions = {},
+  ) {
+    this.onStaleToken = o.onStaleToken ?? (() => false);
+    this.outage = new RepeatLog(o.log ?? (() => {}));
+    o.history?.onLost((h) => this.historyLost(`${h.reason === 'cluster-id' ? `cluster id changed (${h.previousClusterId} → ${h.clusterId})` : `revision went back (${h.previousRevision} → ${h.revision})`}`));
+  }
 
   watch(key: string, options: WatchOptions = {}): Watcher {
     if (this.closed) throw new CoordError('closed', 'etcd client is closed');
     const w = new Watcher(this.nextId++, key, options, this);
     this.watchers.set(w.id, w);
+    // Ref'd on purpose (the one timer here that is): it is what keeps a watching process alive.
+    this.hold ??= setInterval(() => {}, 1 << 30);
     if (this.stream) this.sendCreate(w);
     else this.connect();
     return w;
@@ -150,7 +181,32 @@ export class WatchManager {
     this.teardown();
   }
 
+  /** Whether the shared stream is up (false while reconnecting, or with no watcher open). */
+  get connected(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /**
+   * etcd lost the history these watchers resume from (see HistoryGuard): every watcher fails with
+   * 'history-lost' and its owner re-reads from scratch (as after a compaction).
+   */
+  private historyLost(why: string): void {
+    const failed = [...this.watchers.values()];
+    if (failed.length === 0) return;
+    for (const w of failed) {
+      this.watchers.delete(w.id);
+      if (this.stream && w.created) this.stream.write({ cancel_request: { watch_id: w.id } });
+    }
+    this.pendingCreates = this.pendingCreates.filter((p) => !failed.includes(p));
+    for (const w of failed) w.fail(new CoordError('history-lost', `watch on ${w.key} cannot resume: etcd's history went backwards (${why}); re-read`));
+    if (this.watchers.size === 0) this.teardown();
+  }
+
   private teardown(): void {
+    if (this.watchers.size === 0 || this.closed) {
+      clearInterval(this.hold);
+      this.hold = undefined;
+    }
     clearInterval(this.probeTimer);
     this.probeTimer = undefined;
     const s = this.stream;
@@ -170,6 +226,7 @@ export class WatchManager {
           return;
         }
         this.stream = s;
+        this.streamFloor = this.o.history?.floor() ?? 0;
         this.lastHeard = Date.now();
         this.probeSentAt = 0;
         s.on('data', (r: WatchResponse) => this.onResponse(r));
@@ -211,7 +268,14 @@ export class WatchManager {
     this.lastHeard = Date.now();
     this.probeSentAt = 0;
     this.backoff.reset();
+    if (this.outage.failing) {
+      this.outage.recovered(`etcd watch: reconnected, ${this.watchers.size} watch(es) resumed`);
+      this.connection.emit('connected');
+    }
     const id = Number(r.watch_id);
+    // Creations and progress answers carry the server's current revision: never below what was
+    // seen before this stream opened, unless the history is gone (HistoryGuard fails every watcher).
+    if ((r.created || id === -1) && this.o.history?.observe(r.header, this.streamFloor)) return;
     if (r.created) {
       if (id === -1) {
         // A create etcd refused (auth) is answered with id -1: it is the oldest unanswered one.
@@ -228,6 +292,9 @@ export class WatchManager {
     const headerRev = Number(r.header?.revision ?? 0);
     if (r.created) {
       w.created = true;
+      // A resumed watch whose server is behind what it already delivered: same cluster id, older
+      // revisions (a data dir restored from an older backup). The events it waits for never come.
+      if (w.nextRev !== undefined && headerRev > 0 && headerRev < w.nextRev - 1 && this.o.history?.observe(r.header, w.nextRev - 1)) return;
       if (w.nextRev === undefined) w.nextRev = headerRev + 1;
       w.state('connected');
     }
@@ -247,7 +314,9 @@ export class WatchManager {
         kv: toKeyValue(e.kv),
         prevKv: e.prev_kv ? toKeyValue(e.prev_kv) : undefined,
       }));
-      w.deliver({ events, revision: events[events.length - 1].kv.modRevision });
+      const revision = events[events.length - 1].kv.modRevision;
+      this.o.history?.seen(revision);
+      w.deliver({ events, revision });
     }
   }
 
@@ -290,11 +359,15 @@ export class WatchManager {
       s.cancel();
     }
     if (this.closed || this.watchers.size === 0) return;
-    this.lastError = fromGrpcError(e, 'etcd watch');
+    this.lastError = fromGrpcError(e, 'etcd Watch', this.o.endpoints);
     for (const w of this.watchers.values()) {
       w.created = false;
       w.state('disconnected');
     }
-    setTimeout(() => this.connect(), this.backoff.next()).unref();
+    if (!this.outage.failing) this.connection.emit('disconnected');
+    const delay = this.backoff.next();
+    this.outage.failure(`${this.lastError.message}; ${this.watchers.size} watch(es) waiting, reconnecting with backoff (at most every 3 s)`, this.lastError.message);
+    // unref'd: `hold` keeps the process alive, and goes with the last watcher.
+    setTimeout(() => this.connect(), delay).unref();
   }
 }

@@ -8,6 +8,7 @@ export type CoordErrorCode =
   | 'aborted' // the caller's AbortSignal fired
   | 'closed' // the object was closed
   | 'compacted' // the requested revision was compacted away
+  | 'history-lost' // etcd's history went backwards (a store restarted empty, restored from an older backup, another cluster): re-read
   | 'future-revision'
   | 'lease-not-found'
   | 'lease-lost' // a session's lease expired or was revoked

@@ -1,6 +1,8 @@
 import { CoordError, abortError } from '../core/errors.ts';
 import { compare, op, type EtcdClient, type KeyValue } from '../client/etcd-client.ts';
 import { traced, tracedEvent } from '../core/tracing.ts';
+import { RepeatLog } from '../core/repeat-log.ts';
+import { untilReachable } from '../core/until-reachable.ts';
 import { withQueueEntry } from '../lock/queue-entry.ts';
 import { waitDeletes } from '../lock/wait-deletes.ts';
 
@@ -39,23 +41,24 @@ export interface Leadership {
 const firstCreated = { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 } as const;
 
 /** etcd's `concurrency.Election` protocol and layout: `<prefix>/<lease-id-hex>`, leader = lowest create revision. */
-export function campaign(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
+export function campaign(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions = {}, log?: (line: string) => void): Promise<Leadership> {
   const startedAt = performance.now();
   return traced('coord.election.campaign', { 'coord.election.name': name }, async (span) => {
-    const leadership = await candidacy(client, prefix, name, value, options);
+    const leadership = await candidacy(client, prefix, name, value, options, log);
     span.setAttributes({ 'coord.election.fencing_token': leadership.fencingToken, 'coord.election.wait_ms': performance.now() - startedAt });
     return leadership;
   });
 }
 
-function candidacy(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions): Promise<Leadership> {
-  return withQueueEntry(client, prefix, `campaign for ${name}`, options, async ({ session, pfx, key, signal, lost, leave }) => {
-    const r = await client.txn(
-      { compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease: session.lease })], failure: [op.get(key)] },
-      { signal },
+function candidacy(client: EtcdClient, prefix: string, name: string, value: string, options: CampaignOptions, log?: (line: string) => void): Promise<Leadership> {
+  // Waits out an unreachable etcd (bounded by the caller's signal), as register() does.
+  return withQueueEntry(client, prefix, `campaign for ${name}`, { ...options, waitForEtcd: true, log }, async ({ session, pfx, key, signal, lost, leave, reach }) => {
+    // Put-if-absent (else read it): sending it again after a lost reply changes nothing.
+    const r = await reach(() =>
+      client.txn({ compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease: session.lease })], failure: [op.get(key)] }, { signal }),
     );
     const rev = r.succeeded ? r.revision : r.responses[0].kvs![0].createRevision;
-    await waitDeletes(client, pfx, key, rev, `campaign for ${name}`, signal);
+    await waitDeletes(client, pfx, key, rev, `campaign for ${name}`, signal, reach);
     const resigned = new AbortController();
     const handleSignal = AbortSignal.any([lost, resigned.signal]);
     const attributes = { 'coord.election.name': name, 'coord.election.fencing_token': rev };
@@ -94,14 +97,22 @@ const toLeader = (kv: KeyValue): Leader => ({ key: kv.key, value: kv.value, revi
 
 /**
  * Leaders as they change: the current one first (if any), then every new leader or proclaimed
- * value. `undefined` is yielded when the seat becomes empty. Ends when `signal` aborts.
+ * value. `undefined` is yielded when the seat becomes empty. Ends when `signal` aborts — and only
+ * then: while etcd is unreachable it waits and retries (one `log` line per outage).
  */
-export async function* observe(client: EtcdClient, prefix: string, signal: AbortSignal): AsyncGenerator<Leader | undefined> {
+export async function* observe(client: EtcdClient, prefix: string, signal: AbortSignal, log?: (line: string) => void): AsyncGenerator<Leader | undefined> {
   const pfx = `${prefix}/`;
+  const outage = new RepeatLog(log ?? (() => {}));
   let last: string | undefined;
   for (;;) {
     if (signal.aborted) return;
-    const r = await client.range(pfx, { ...firstCreated, signal });
+    let r;
+    try {
+      r = await untilReachable(() => client.range(pfx, { ...firstCreated, signal }), { signal, outage, what: `observing election ${prefix}` });
+    } catch (e) {
+      if (signal.aborted) return;
+      throw e;
+    }
     const cur = r.kvs[0];
     const id = cur ? `${cur.createRevision}:${cur.modRevision}` : 'none';
     if (id !== last) {

@@ -20,6 +20,9 @@ import type { HealthStatus, ServerHealth } from './server-health.ts';
 import { handleSignals, type SignalTarget } from './server-signals.ts';
 import type { RejectEvent, ServerCounters, ServerStats } from './server-stats.ts';
 
+/** Clients being closed before exit, so servers sharing one close it once. */
+const releasing = new WeakMap<object, Promise<void>>();
+
 /** How long connections get to close by themselves once every call is answered (trailers written, client gone). */
 const CONNECTION_CLOSE_MS = 2000;
 
@@ -174,6 +177,19 @@ export class ServerHandle implements CoordServer, SignalTarget {
 
   hurry(): void {
     this.hurryController.abort(new CoordError('aborted', 'shutdown hurried'));
+  }
+
+  /**
+   * After a signal's shutdown, before the process exits: closes the server's Coord client, so the
+   * locks, leadership and leases it holds move to other instances now, not at lease expiry.
+   * Several servers on one client close it once.
+   */
+  release(): Promise<void> {
+    const coord = this.o.coord;
+    if (!coord) return Promise.resolve();
+    let closing = releasing.get(coord);
+    if (!closing) releasing.set(coord, (closing = coord.close()));
+    return closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -12,6 +12,11 @@ export interface SignalTarget {
   hurry(): void;
   /** Whether the process should exit once the shutdown is done. */
   readonly exitOnSignal: boolean;
+  /**
+   * Before the process exits: gives back what the target's client holds (locks, leadership,
+   * leases), so other instances take over now rather than when the leases expire.
+   */
+  release?(): Promise<void>;
   readonly log: (line: string) => void;
 }
 
@@ -47,9 +52,10 @@ function onSignal(signal: NodeJS.Signals): void {
   received++;
   if (received === 1) {
     for (const t of hit) t.log(`${signal} received: shutting down gracefully (send it again to cut the drain short)`);
-    void Promise.allSettled(hit.map((t) => t.close())).then((results) => {
+    void Promise.allSettled(hit.map((t) => t.close())).then(async (results) => {
       if (!hit.some((t) => t.exitOnSignal)) return;
-      process.exit(results.some((r) => r.status === 'rejected') ? 1 : 0);
+      const released = await Promise.allSettled(hit.map((t) => t.release?.()));
+      process.exit([...results, ...released].some((r) => r.status === 'rejected') ? 1 : 0);
     });
   } else if (received === 2) {
     for (const t of hit) {

@@ -14,6 +14,11 @@ export interface LockOptions {
   value?: string;
 }
 
+/** Internal: how `Coord` calls acquireLock (its log for outages while waiting). */
+export interface AcquireContext {
+  log?: (line: string) => void;
+}
+
 /** A held lock. Usable with `await using`. */
 export type LockHandle = HeldHandle;
 
@@ -22,10 +27,10 @@ export type LockHandle = HeldHandle;
  * `etcdctl lock` and Go services contend correctly for the same name. Waiters queue FIFO by create
  * revision and each watches only its predecessor.
  */
-export function acquireLock(client: EtcdClient, prefix: string, name: string, options: LockOptions = {}, tryOnly = false): Promise<LockHandle | undefined> {
+export function acquireLock(client: EtcdClient, prefix: string, name: string, options: LockOptions = {}, tryOnly = false, ctx: AcquireContext = {}): Promise<LockHandle | undefined> {
   const startedAt = performance.now();
   return traced('coord.lock.acquire', { 'coord.lock.name': name, 'coord.lock.try': tryOnly }, async (span) => {
-    const held = await queueForLock(client, prefix, name, options, tryOnly);
+    const held = await queueForLock(client, prefix, name, options, tryOnly, ctx);
     span.setAttribute('coord.lock.acquired', held !== undefined);
     if (!held) return undefined;
     span.setAttributes({ 'coord.lock.fencing_token': held.fencingToken, 'coord.lock.wait_ms': performance.now() - startedAt });
@@ -33,17 +38,21 @@ export function acquireLock(client: EtcdClient, prefix: string, name: string, op
   });
 }
 
-function queueForLock(client: EtcdClient, prefix: string, name: string, options: LockOptions, tryOnly: boolean): Promise<HeldHandle | undefined> {
-  return withQueueEntry(client, prefix, `lock ${name}`, options, async (entry) => {
-    const { session, pfx, key, signal } = entry;
+function queueForLock(client: EtcdClient, prefix: string, name: string, options: LockOptions, tryOnly: boolean, ctx: AcquireContext): Promise<HeldHandle | undefined> {
+  // lock() waits out an unreachable etcd (bounded by its signal); tryLock() answers now.
+  return withQueueEntry(client, prefix, `lock ${name}`, { ...options, waitForEtcd: !tryOnly, log: ctx.log }, async (entry) => {
+    const { session, pfx, key, signal, reach } = entry;
     const first = op.get(pfx, { prefix: true, sort: { target: 'create', order: 'ascend' }, limit: 1 });
-    const r = await client.txn(
-      {
-        compare: [compare.createRevision(key, '=', 0)],
-        success: [op.put(key, options.value ?? '', { lease: session.lease }), first],
-        failure: [op.get(key), first],
-      },
-      { signal },
+    // Put-if-absent (else read it): sending it again after a lost reply changes nothing.
+    const r = await reach(() =>
+      client.txn(
+        {
+          compare: [compare.createRevision(key, '=', 0)],
+          success: [op.put(key, options.value ?? '', { lease: session.lease }), first],
+          failure: [op.get(key), first],
+        },
+        { signal },
+      ),
     );
     const myRev = r.succeeded ? r.revision : r.responses[0].kvs![0].createRevision;
     const owner = r.responses[1].kvs![0];
@@ -53,10 +62,10 @@ function queueForLock(client: EtcdClient, prefix: string, name: string, options:
         await entry.leave(myRev);
         return undefined;
       }
-      await waitDeletes(client, pfx, key, myRev, `lock ${name}`, signal);
+      await waitDeletes(client, pfx, key, myRev, `lock ${name}`, signal, reach);
       // As etcd's Mutex.Lock: read our own key once the wait is over. A lease revoked meanwhile (an
       // operator's `etcdctl lease revoke`) took the key, and the keepalive would tell only later.
-      const mine = await client.range(key, { signal });
+      const mine = await reach(() => client.range(key, { signal }));
       if (mine.kvs[0]?.createRevision !== myRev) {
         throw new CoordError('lease-lost', `lock ${name}: our queue key ${key} vanished while waiting (lease revoked or expired)`);
       }

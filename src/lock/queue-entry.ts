@@ -1,4 +1,6 @@
-import { CoordError, abortError } from '../core/errors.ts';
+import { CoordError, abortError, isCoordError } from '../core/errors.ts';
+import { RepeatLog } from '../core/repeat-log.ts';
+import { untilReachable } from '../core/until-reachable.ts';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import type { Session } from '../client/session.ts';
 import { sessionPool, type SessionLoan } from './session-pool.ts';
@@ -16,43 +18,70 @@ export interface QueueEntry {
   leave(createRevision?: number): Promise<void>;
   /** Aborts when the session's lease is lost (not when the caller gives up). */
   lost: AbortSignal;
+  /** Runs one etcd call, waiting out an unreachable etcd when the entry was asked to (`waitForEtcd`). */
+  reach<R>(fn: () => Promise<R>): Promise<R>;
+}
+
+/** How a queue entry is made: its lease TTL, the caller's bound, and whether to wait for etcd. */
+export interface QueueEntryOptions {
+  ttl?: number;
+  signal?: AbortSignal;
+  /**
+   * Wait while etcd is unreachable instead of failing with 'unavailable' (bounded by `signal`), and
+   * queue again if the lease expired meanwhile. Off for tryLock, which must answer now.
+   */
+  waitForEtcd?: boolean;
+  /** One line per outage while waiting. Default: none. */
+  log?: (line: string) => void;
 }
 
 /**
  * Runs `body` with a queue entry on a pooled session (lease TTL `ttl`, default 10 s). If `body`
  * fails the entry's key is removed, and a failure caused by the caller's signal surfaces as an
- * 'aborted' error naming `what`. On success the entry belongs to whatever `body` returned.
+ * 'aborted' error naming `what`. On success the entry belongs to whatever `body` returned. With
+ * `waitForEtcd`, an unreachable etcd is waited out (bounded by `signal`) and a lease that expired
+ * during the outage (our place in line went with it) means queueing again with a new one.
  */
-export async function withQueueEntry<T>(
-  client: EtcdClient,
-  prefix: string,
-  what: string,
-  options: { ttl?: number; signal?: AbortSignal },
-  body: (entry: QueueEntry) => Promise<T>,
-): Promise<T> {
+export async function withQueueEntry<T>(client: EtcdClient, prefix: string, what: string, options: QueueEntryOptions, body: (entry: QueueEntry) => Promise<T>): Promise<T> {
   const signal = options.signal ?? new AbortController().signal;
   const pfx = `${prefix}/`;
-  let loan: SessionLoan;
-  try {
-    loan = await sessionPool(client).borrow(options.ttl ?? 10, pfx, signal);
-  } catch (e) {
-    if (signal.aborted) throw abortError(signal, what);
-    throw e;
-  }
-  try {
-    if (signal.aborted) throw abortError(signal, what);
-    return await body({
-      session: loan.session,
-      pfx,
-      key: loan.key,
-      signal: AbortSignal.any([signal, loan.signal]),
-      leave: loan.done,
-      lost: loan.signal,
+  const outage = new RepeatLog(options.log ?? (() => {}));
+  /** Whether etcd was unreachable during this attempt: a lease lost then is the outage's doing. */
+  let outageSeen = false;
+  const noteOutage = <R>(fn: () => Promise<R>) =>
+    fn().catch((e: unknown) => {
+      if (isCoordError(e) && e.recoverable) outageSeen = true;
+      throw e;
     });
-  } catch (e) {
-    await loan.done();
-    if (signal.aborted) throw abortError(signal, what);
-    throw e;
+  const reachWith =
+    (bound: AbortSignal) =>
+    <R>(fn: () => Promise<R>): Promise<R> =>
+      options.waitForEtcd ? untilReachable(() => noteOutage(fn), { signal: bound, outage, what }) : fn();
+  for (;;) {
+    outageSeen = false;
+    let loan: SessionLoan;
+    try {
+      loan = await reachWith(signal)(() => sessionPool(client).borrow(options.ttl ?? 10, pfx, signal));
+    } catch (e) {
+      if (signal.aborted) throw abortError(signal, what);
+      throw e;
+    }
+    const entrySignal = AbortSignal.any([signal, loan.signal]);
+    try {
+      if (signal.aborted) throw abortError(signal, what);
+      return await body({ session: loan.session, pfx, key: loan.key, signal: entrySignal, leave: loan.done, lost: loan.signal, reach: reachWith(entrySignal) });
+    } catch (e) {
+      await loan.done();
+      if (signal.aborted) throw abortError(signal, what);
+      // Requeue only when the lease went with an outage (our calls failed, or the keepalive could not
+      // reach etcd before the TTL ran out); a lease revoked by an operator ends the wait, as in Go.
+      const outageLoss = isCoordError(e, 'lease-lost') && (outageSeen || /could not be kept alive/.test(e.message));
+      if (options.waitForEtcd && isCoordError(e) && (outageLoss || e.recoverable)) {
+        outage.failure(`${what}: our place in line was lost while etcd was away (${e.message}); queueing again with a new lease`);
+        continue;
+      }
+      throw e;
+    }
   }
 }
 

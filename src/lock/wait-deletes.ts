@@ -8,15 +8,26 @@ import { compare, op, type EtcdClient } from '../client/etcd-client.ts';
  * also checks, in the same request, that our own key is still there: it goes with an expired
  * lease, and then the wait is over — lost, not won.
  */
-export async function waitDeletes(client: EtcdClient, prefix: string, ownKey: string, ownRev: number, what: string, signal: AbortSignal): Promise<void> {
+export async function waitDeletes(
+  client: EtcdClient,
+  prefix: string,
+  ownKey: string,
+  ownRev: number,
+  what: string,
+  signal: AbortSignal,
+  reach: <R>(fn: () => Promise<R>) => Promise<R> = (fn) => fn(),
+): Promise<void> {
   for (;;) {
     if (signal.aborted) throw abortError(signal);
-    const r = await client.txn(
-      {
-        compare: [compare.createRevision(ownKey, '=', ownRev)],
-        success: [op.get(prefix, { prefix: true, maxCreateRevision: ownRev - 1, sort: { target: 'create', order: 'descend' }, limit: 2 })],
-      },
-      { signal },
+    // A read (compare and get): safe to send again while etcd is away.
+    const r = await reach(() =>
+      client.txn(
+        {
+          compare: [compare.createRevision(ownKey, '=', ownRev)],
+          success: [op.get(prefix, { prefix: true, maxCreateRevision: ownRev - 1, sort: { target: 'create', order: 'descend' }, limit: 2 })],
+        },
+        { signal },
+      ),
     );
     if (!r.succeeded) throw new CoordError('lease-lost', `${what}: our queue entry vanished (lease expired while waiting)`);
     const [predecessor, another] = r.responses[0].kvs!;

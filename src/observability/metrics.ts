@@ -40,5 +40,6 @@ export function createMetrics(registers: Registry[], refresh: () => void) {
     configReloads: new Counter({ ...o, name: 'coord_config_reloads_total', help: 'Config values delivered to subscribers (applied) or refused by their schema (rejected).', labelNames: ['namespace', 'key', 'result'] }),
     registryEvents: new Counter({ ...o, name: 'coord_registry_events_total', help: 'Registry events of this process\'s instances and discoveries: registered, reregistered, deregistered, lost, error (a failed re-registration or lease grant, retried), conflict (a foreign-format key this instance publishes was held by another instance\'s lease), discovery_error (a failed read of an instance set, retried).', labelNames: ['service', 'event'] }),
     leaseEvents: new Counter({ ...o, name: 'coord_lease_events_total', help: 'Leases lost, recovered (new lease after a loss) and failed grant attempts (error, retried) of this process.', labelNames: ['event'] }),
+    historyLost: new Counter({ ...o, name: 'coord_etcd_history_lost_total', help: "Times etcd's history went backwards under this process (new cluster id, or a revision below one already seen): every watch re-read from scratch.", labelNames: ['reason'] }),
   };
 }

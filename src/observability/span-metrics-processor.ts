@@ -61,6 +61,9 @@ export class SpanMetricsProcessor implements SpanProcessor {
       case 'coord.lease.error':
         m.leaseEvents.inc({ event: 'error' });
         break;
+      case 'coord.etcd.history_lost':
+        m.historyLost.inc({ reason: str('coord.etcd.reason') });
+        break;
       default: {
         const event = REGISTRY_EVENTS[span.name];
         // Losses and errors are recorded as failed spans; a failed register or deregister did not happen.

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, isIP } from 'node:net';
 import { etcdProto } from '../protocol/etcd-proto.ts';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest, WatchRequest } from '../protocol/etcd-types.ts';
@@ -124,8 +124,10 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
   durability.onPublish = (events, rev) => (events.length ? hub.publish(events) : hub.advance(rev));
 
   // IDs kept below 2^53 so they encode as plain numbers: every reply carries them, and parsing a
-  // 64-bit decimal string per response showed up in profiles.
-  const memberId = Number(BigInt.asUintN(52, createHash('sha256').update(`coord:${listen}:${options.dataDir ?? 'memory'}`).digest().readBigUInt64BE()));
+  // 64-bit decimal string per response showed up in profiles. A memory store is a new cluster each
+  // time it starts (as a new etcd cluster is): a fresh id tells clients its history is not the old one.
+  const identity = options.dataDir ?? `memory:${randomUUID()}`;
+  const memberId = Number(BigInt.asUintN(52, createHash('sha256').update(`coord:${listen}:${identity}`).digest().readBigUInt64BE()));
   const clusterId = Number(BigInt.asUintN(52, BigInt(memberId) * 31n + 7n));
   const header = (revision: number) => ({ cluster_id: clusterId, member_id: memberId, revision, raft_term: 2 });
   // etcd leaves some headers out entirely (Alarm); those stay null.
