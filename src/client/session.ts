@@ -101,42 +101,53 @@ export class Session {
     this.armDeadline();
   }
 
+  /**
+   * Two timers' worth in one: a third of the TTL before the deadline, if no fresher answer came,
+   * ask etcd (confirm()); at the deadline, the lease is lost. The deadline is never moved past
+   * what an answer from etcd vouches for, so a lock holder is told before anyone else can take it.
+   */
   private armDeadline(): void {
     clearTimeout(this.deadlineTimer);
-    const wait = this.deadline - performance.now();
+    const now = performance.now();
+    const doubtAt = this.deadline - (this.ttl * 1000) / 3;
+    const at = !this.asking && now < doubtAt ? doubtAt : this.deadline;
     this.deadlineTimer = setTimeout(() => {
-      if (performance.now() >= this.deadline) this.confirm();
+      const t = performance.now();
+      if (t >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
+      else if (t >= this.deadline - (this.ttl * 1000) / 3) this.confirm();
       else this.armDeadline();
-    }, Math.max(0, wait));
+    }, Math.max(0, at - now));
     this.deadlineTimer.unref();
   }
 
   /**
-   * The deadline passed without a keepalive answer. A late answer (a loaded client or server) is
-   * not a loss by itself: ask etcd how long the lease has left (LeaseTimeToLive) and carry on if it
-   * still holds it, a second short of what it says (it answers in whole seconds). Only etcd's "no
-   * such lease", or no answer at all, is a loss: otherwise one slow second would make every client
-   * of a busy server revoke and grant at once.
+   * Keepalive answers are late (two intervals without one). A late answer (a loaded client or
+   * server, a stuck stream) is not a loss by itself: ask etcd how long the lease has left
+   * (LeaseTimeToLive) and carry on if it still holds it, a second short of what it says (it answers
+   * in whole seconds); the stream is reopened if it went silent. etcd's "no such lease" is a loss
+   * at once. Otherwise one slow second would make every client of a busy server revoke and grant.
    */
   private confirm(): void {
     if (this.asking || this.lost || this.closed) return;
     this.asking = true;
+    this.armDeadline();
     const askedAt = performance.now();
-    this.client.leaseTimeToLive(this.lease, { timeoutMs: Math.min(2000, this.client.requestTimeoutMs) }).then(
+    this.kept.nudge();
+    const timeoutMs = Math.max(100, Math.min(this.client.requestTimeoutMs, this.deadline - askedAt));
+    this.client.leaseTimeToLive(this.lease, { timeoutMs }).then(
       ({ ttl }) => {
         this.asking = false;
         if (this.lost || this.closed) return;
         if (ttl <= 0) return this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} expired or was revoked`));
         this.deadline = Math.max(this.deadline, askedAt + (ttl - 1) * 1000);
-        if (performance.now() >= this.deadline) return this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} is about to expire: no keepalive answer before its ${this.ttl}s TTL ran out`), true);
-        this.kept.nudge();
         this.armDeadline();
       },
       (e: unknown) => {
         this.asking = false;
+        if (this.lost || this.closed) return;
         if (isCoordError(e, 'lease-not-found')) return this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} expired or was revoked`));
-        if (performance.now() >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
-        else this.armDeadline();
+        // No answer: the deadline decides.
+        this.armDeadline();
       },
     );
   }

@@ -65,7 +65,7 @@ export class SessionPool {
   async borrow(ttl: number, pfx: string, signal: AbortSignal): Promise<SessionLoan> {
     const shared = await this.sharedSession(ttl, signal);
     let p = [...this.pooled].find((x) => x.requestedTtl === ttl && !x.inUse.has(pfx) && !x.session.lost);
-    if (!p && shared && !shared.lost) p = this.add(shared, ttl, true);
+    if (!p && shared && !shared.lost && ![...this.pooled].some((x) => x.session === shared)) p = this.add(shared, ttl, true);
     if (!p) p = this.add(await Session.create(this.client, { ttl, signal, signalScope: 'grant' }), ttl, false);
     clearTimeout(p.idleTimer);
     p.inUse.add(pfx);
@@ -89,8 +89,6 @@ export class SessionPool {
   }
 
   private add(session: Session, ttl: number, shared: boolean): Pooled {
-    const existing = [...this.pooled].find((x) => x.session === session);
-    if (existing) return existing;
     const p: Pooled = { session, requestedTtl: ttl, shared, inUse: new Set(), idleTimer: undefined };
     this.pooled.add(p);
     session.signal.addEventListener('abort', () => this.drop(p), { once: true });
