@@ -9,21 +9,21 @@ import { startRestartable, type RestartableServer, type ServerKind } from '../..
 import { ChildTracker, exitOf, killQuietly } from '../../test/helpers/child-tracker.ts';
 import { cpuMs, rssBytes, sleep } from './harness.ts';
 
-const NS = '/scale/';
+export const NS = '/scale/';
 export const SERVICES = 100;
-const tracker = new ChildTracker();
+export const tracker = new ChildTracker();
 
 export type RegistrarKind = { kind: 'coord'; tree: string } | { kind: 'go'; bin: string };
 
 /** A process with its stdout lines. */
-interface Proc {
+export interface Proc {
   child: ChildProcess;
   pid: number;
   lines: string[];
   waitLine(re: RegExp, ms: number): Promise<RegExpExecArray>;
 }
 
-function startProc(cmd: string, args: string[], cwd?: string): Proc {
+export function startProc(cmd: string, args: string[], cwd?: string): Proc {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd });
   const pid = tracker.track(child, cmd);
   const lines: string[] = [];
@@ -49,13 +49,13 @@ function startProc(cmd: string, args: string[], cwd?: string): Proc {
   return { child, pid, lines, waitLine };
 }
 
-function startRegistrar(r: RegistrarKind, endpoint: string, offset: number, count: number, ttl: number): Proc {
+export function startRegistrar(r: RegistrarKind, endpoint: string, offset: number, count: number, ttl: number): Proc {
   if (r.kind === 'go') return startProc(r.bin, ['-endpoint', endpoint, '-prefix', NS, '-n', String(count), '-services', String(SERVICES), '-ttl', String(ttl), '-offset', String(offset)]);
   return startProc(process.execPath, ['--expose-gc', '--import', `${r.tree}/scripts/run-source.mjs`, `${r.tree}/bench/lib/registrar-main.ts`, endpoint, NS, String(offset), String(count), String(SERVICES), String(ttl)], r.tree);
 }
 
 /** Watcher counts over time, parsed from the watchers process. */
-class Watchers {
+export class Watchers {
   readonly proc: Proc;
   constructor(tree: string, endpoint: string, n: number) {
     this.proc = startProc(process.execPath, ['--import', `${tree}/scripts/run-source.mjs`, `${tree}/bench/lib/scale-watchers-main.ts`, endpoint, NS, String(n), String(SERVICES)], tree);
