@@ -10,7 +10,9 @@ for (let w = 0; w < Number(watchers); w++) {
   const c = connect({ endpoints: [endpoint], namespace: ns });
   views.push(Array.from({ length: Number(services) }, (_, s) => c.discover(`svc${s}`)));
 }
-await Promise.all(views.flat().map((d) => d.ready));
+// A refused first read rejects `ready` but is retried behind it: wait for every view to be fresh.
+for (const d of views.flat()) d.ready.catch(() => {});
+while (views.flat().some((d) => d.snapshot().revision === 0 || d.snapshot().stale)) await new Promise((r) => setTimeout(r, 100));
 console.log('ready');
 let last = '';
 setInterval(() => {

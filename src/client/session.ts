@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Backoff, sleep } from '../core/backoff.ts';
 import { CoordError, abortError, isCoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
@@ -43,6 +44,8 @@ export class Session {
     readonly ttl: number,
     grantSentAt: number,
   ) {
+    // A shared session's signal is listened to by every write and holder on it (thousands at once).
+    setMaxListeners(0, this.signal);
     this.deadline = grantSentAt + ttl * 1000;
     this.armDeadline();
     this.kept = leaseKeeper(client).keep(lease, ttl, (answer, sentAt) => this.onAnswer(answer, sentAt));

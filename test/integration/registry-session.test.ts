@@ -44,6 +44,20 @@ for (const backend of backends()) {
       await leader.resign();
     });
 
+    it('discovering 100 services holds one watch stream', async () => {
+      const { make } = coordOn(f, 'streams', clients);
+      const c = make();
+      const opened: string[] = [];
+      const stream = c.etcd.stream.bind(c.etcd);
+      c.etcd.stream = (kind, signal) => (opened.push(kind), stream(kind, signal));
+      const views = Array.from({ length: 100 }, (_, i) => c.discover(`svc${i}`));
+      await Promise.all(views.map((d) => d.ready));
+      await c.register(inst('i1', 'svc7'));
+      await until(() => views[7].snapshot().instances.length === 1, 10_000, 'the instance to be discovered');
+      assert.deepEqual(opened.filter((k) => k === 'Watch'), ['Watch']);
+      for (const d of views) d.close();
+    });
+
     it('after the shared lease is revoked, every registration is written again and the lock is lost (and told)', async () => {
       const { make, ns } = coordOn(f, 'revoked', clients);
       const [c, admin] = [make(), make()];
