@@ -114,13 +114,18 @@ export class Session {
     const now = performance.now();
     const doubtAt = this.deadline - (this.ttl * 1000) / 3;
     const at = !this.asking && now < doubtAt ? doubtAt : this.deadline;
-    this.deadlineTimer = setTimeout(() => {
-      const t = performance.now();
-      if (t >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
-      else if (t >= this.deadline - (this.ttl * 1000) / 3) this.confirm();
-      else this.armDeadline();
-    }, Math.max(0, at - now));
+    // setImmediate: a starved event loop runs due timers before the I/O that arrived meanwhile, so
+    // let answers already received be read before the deadline is judged.
+    this.deadlineTimer = setTimeout(() => setImmediate(() => this.onTimer()), Math.max(0, at - now));
     this.deadlineTimer.unref();
+  }
+
+  private onTimer(): void {
+    if (this.lost || this.closed) return;
+    const t = performance.now();
+    if (t >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
+    else if (t >= this.deadline - (this.ttl * 1000) / 3) this.confirm();
+    else this.armDeadline();
   }
 
   /**
