@@ -6,7 +6,9 @@ import { campaign, leader, observe, type CampaignOptions, type Leader, type Lead
 import { LeaderTask, type LeaderTaskOptions, type LeaderWork } from './election/leader-task.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './lock/lock.ts';
 import { withLock, type WithLockOptions } from './lock/with-lock.ts';
-import { closeSessionPool } from './lock/session-pool.ts';
+import { clientSessions, closeClientSessions, type ClientSessions } from './client/client-sessions.ts';
+import { leaseKeeper } from './client/lease-keeper.ts';
+import { closeSessionPool, sessionPool } from './lock/session-pool.ts';
 import { acquirePermit, type Permit, type SemaphoreOptions } from './lock/semaphore.ts';
 import { Discovery, type DiscoveryOptions } from './registry/discovery.ts';
 import { Registration, type RegisterOptions } from './registry/registration.ts';
@@ -41,9 +43,25 @@ export class Coord {
     this.log = options.log ?? (() => {});
     this.config = new ConfigCenter(this.etcd, this.namespace, { log: this.log });
     this.owned.add(this.config);
+    this.sessions = clientSessions(this.etcd, { log: this.log });
+    sessionPool(this.etcd, { log: this.log });
   }
 
-  /** Registers an instance under a supervised lease (re-registered automatically after any loss). */
+  /**
+   * The leases this client shares between its registrations, locks, permits and candidacies: one
+   * per TTL in use, kept alive on one LeaseKeepAlive stream and re-acquired after a loss.
+   */
+  readonly sessions: ClientSessions;
+
+  /** Leases this client keeps alive right now (shared, pooled and per-registration ones). */
+  get leasesKept(): number {
+    return leaseKeeper(this.etcd).size;
+  }
+
+  /**
+   * Registers an instance under the client's shared lease (or its own with `lease: 'own'`),
+   * re-registered automatically after any loss. `options.signal` bounds the registering only.
+   */
   register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<Registration> {
     return Registration.create(this.etcd, this.namespace, instance, { log: this.log, ...options }).then((r) => {
       this.registrations.add(r);
@@ -140,21 +158,22 @@ export class Coord {
   }
 
   /**
-   * Closes every watch and discovery of this client, revokes the leases its locks, permits and
-   * candidacies used (at most 2 s: with etcd unreachable they expire within their TTL), and closes
-   * the connection. Held locks and leadership end with it.
+   * Closes every watch and discovery of this client, revokes the leases its registrations, locks,
+   * permits and candidacies used (at most 2 s each step: with etcd unreachable they expire within
+   * their TTL), and closes the connection. Held locks and leadership end with it.
    */
   async close(): Promise<void> {
     // Leader tasks first: each aborts its work and resigns while the client still works.
     const resigned = Promise.allSettled([...this.leaderTasks].map((t) => t.close()));
     await Promise.race([resigned, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-    // Registrations first, while the client still works: each revokes its lease, so the instance
-    // leaves discovery now rather than at lease expiry. Bounded, as etcd may be unreachable.
-    const deregistered = Promise.allSettled([...this.registrations].map((r) => r.deregister()));
-    await Promise.race([deregistered, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    // Then registrations, while the client still works: their leases are revoked, so the
+    // instances leave discovery now rather than at lease expiry. Bounded, as etcd may be unreachable.
+    const stopped = Promise.allSettled([...this.registrations].map((r) => r.closeWithClient()));
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     for (const o of this.owned) o.close();
     try {
       await closeSessionPool(this.etcd, 2000);
+      await closeClientSessions(this.etcd, 2000);
     } finally {
       this.etcd.close();
     }

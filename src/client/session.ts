@@ -1,10 +1,10 @@
-import type * as grpc from '@grpc/grpc-js';
+import { setMaxListeners } from 'node:events';
 import { Backoff, sleep } from '../core/backoff.ts';
 import { CoordError, abortError, isCoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import { tracedEvent } from '../core/tracing.ts';
 import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
-import { closeStream } from './stream-close.ts';
+import { leaseKeeper, type KeptLease } from './lease-keeper.ts';
 import type { EtcdClient } from './etcd-client.ts';
 
 /** Options for a Session (a lease kept alive for the locks, elections and registrations on it). */
@@ -32,10 +32,9 @@ export class Session {
   readonly signal: AbortSignal = this.controller.signal;
   private deadline: number;
   private deadlineTimer: NodeJS.Timeout | undefined;
-  private keepTimer: NodeJS.Timeout | undefined;
-  private stream: grpc.ClientDuplexStream<unknown, unknown> | undefined;
-  private readonly sent: number[] = [];
-  private readonly backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
+  private readonly kept: KeptLease;
+  /** A LeaseTimeToLive is asking etcd whether the lease outlived its deadline. */
+  private asking = false;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -45,11 +44,11 @@ export class Session {
     readonly ttl: number,
     grantSentAt: number,
   ) {
+    // A shared session's signal is listened to by every write and holder on it (thousands at once).
+    setMaxListeners(0, this.signal);
     this.deadline = grantSentAt + ttl * 1000;
     this.armDeadline();
-    this.openStream();
-    this.keepTimer = setInterval(() => this.keepAlive(), Math.max(500, (ttl * 1000) / 3));
-    this.keepTimer.unref();
+    this.kept = leaseKeeper(client).keep(lease, ttl, (answer, sentAt) => this.onAnswer(answer, sentAt));
   }
 
   static async create(client: EtcdClient, options: SessionOptions = {}): Promise<Session> {
@@ -95,41 +94,8 @@ export class Session {
     if (this.signal.aborted) throw abortError(this.signal, 'session');
   }
 
-  private openStream(): void {
-    if (this.closed || this.lost) return;
-    this.client.stream('LeaseKeepAlive').then(
-      (s) => {
-        if (this.closed || this.lost) {
-          s.on('error', () => {});
-          return s.cancel();
-        }
-        this.stream = s;
-        this.sent.length = 0;
-        s.on('data', (r: { TTL: string }) => this.onAnswer(Number(r.TTL)));
-        s.on('error', () => this.streamBroken(s));
-        s.on('end', () => this.streamBroken(s));
-        this.keepAlive();
-      },
-      () => this.streamBroken(undefined),
-    );
-  }
-
-  private streamBroken(s: grpc.ClientDuplexStream<unknown, unknown> | undefined): void {
-    if (s && s !== this.stream) return;
-    this.stream?.cancel();
-    this.stream = undefined;
-    if (!this.closed && !this.lost) setTimeout(() => this.openStream(), this.backoff.next()).unref();
-  }
-
-  private keepAlive(): void {
-    if (!this.stream) return;
-    this.sent.push(performance.now());
-    this.stream.write({ ID: this.lease });
-  }
-
-  private onAnswer(ttl: number): void {
-    const sentAt = this.sent.shift() ?? performance.now();
-    this.backoff.reset();
+  private onAnswer(ttl: number, sentAt: number): void {
+    if (this.lost || this.closed) return;
     if (ttl <= 0) {
       this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} expired or was revoked`));
       return;
@@ -138,14 +104,60 @@ export class Session {
     this.armDeadline();
   }
 
+  /**
+   * Two timers' worth in one: a third of the TTL before the deadline, if no fresher answer came,
+   * ask etcd (confirm()); at the deadline, the lease is lost. The deadline is never moved past
+   * what an answer from etcd vouches for, so a lock holder is told before anyone else can take it.
+   */
   private armDeadline(): void {
     clearTimeout(this.deadlineTimer);
-    const wait = this.deadline - performance.now();
-    this.deadlineTimer = setTimeout(() => {
-      if (performance.now() >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
-      else this.armDeadline();
-    }, Math.max(0, wait));
+    const now = performance.now();
+    const doubtAt = this.deadline - (this.ttl * 1000) / 3;
+    const at = !this.asking && now < doubtAt ? doubtAt : this.deadline;
+    // setImmediate: a starved event loop runs due timers before the I/O that arrived meanwhile, so
+    // let answers already received be read before the deadline is judged.
+    this.deadlineTimer = setTimeout(() => setImmediate(() => this.onTimer()), Math.max(0, at - now));
     this.deadlineTimer.unref();
+  }
+
+  private onTimer(): void {
+    if (this.lost || this.closed) return;
+    const t = performance.now();
+    if (t >= this.deadline) this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} could not be kept alive before its ${this.ttl}s TTL ran out`), true);
+    else if (t >= this.deadline - (this.ttl * 1000) / 3) this.confirm();
+    else this.armDeadline();
+  }
+
+  /**
+   * Keepalive answers are late (two intervals without one). A late answer (a loaded client or
+   * server, a stuck stream) is not a loss by itself: ask etcd how long the lease has left
+   * (LeaseTimeToLive) and carry on if it still holds it, a second short of what it says (it answers
+   * in whole seconds); the stream is reopened if it went silent. etcd's "no such lease" is a loss
+   * at once. Otherwise one slow second would make every client of a busy server revoke and grant.
+   */
+  private confirm(): void {
+    if (this.asking || this.lost || this.closed) return;
+    this.asking = true;
+    this.armDeadline();
+    const askedAt = performance.now();
+    this.kept.nudge();
+    const timeoutMs = Math.max(100, Math.min(this.client.requestTimeoutMs, this.deadline - askedAt));
+    this.client.leaseTimeToLive(this.lease, { timeoutMs }).then(
+      ({ ttl }) => {
+        this.asking = false;
+        if (this.lost || this.closed) return;
+        if (ttl <= 0) return this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} expired or was revoked`));
+        this.deadline = Math.max(this.deadline, askedAt + (ttl - 1) * 1000);
+        this.armDeadline();
+      },
+      (e: unknown) => {
+        this.asking = false;
+        if (this.lost || this.closed) return;
+        if (isCoordError(e, 'lease-not-found')) return this.markLost(new CoordError('lease-lost', `lease ${this.leaseHex} expired or was revoked`));
+        // No answer: the deadline decides.
+        this.armDeadline();
+      },
+    );
   }
 
   /**
@@ -166,10 +178,7 @@ export class Session {
 
   private stop(): void {
     clearTimeout(this.deadlineTimer);
-    clearInterval(this.keepTimer);
-    const s = this.stream;
-    this.stream = undefined;
-    if (s) closeStream(s);
+    this.kept.dispose();
   }
 
   /**
@@ -224,7 +233,10 @@ export interface SupervisorOptions extends SessionOptions {
 
 /**
  * Keeps one session alive forever: when the lease is lost it grants a new one as soon as etcd
- * answers (backoff, never giving up) and reports both moments, so owners can re-create their keys.
+ * answers (after a random pause of up to a tenth of the TTL, at most 1 s, so the clients of a
+ * server that lost every lease do not all come back in the same instant; then backoff, never
+ * giving up) and reports both moments, so owners can re-create their keys. One supervisor can be
+ * shared by many owners (a client's registrations, locks and elections): see `clientSessions()`.
  */
 export class SessionSupervisor {
   private readonly lostEmitter = new Emitter<CoordError>();
@@ -237,6 +249,8 @@ export class SessionSupervisor {
   /** An attempt to grant a lease failed; it is retried with backoff until close(). */
   readonly onError = this.errorEmitter.on;
   current: Session | undefined;
+  private acquiring: Promise<Session> | undefined;
+  private hadSession = false;
   private closed = false;
   private readonly closer = new AbortController();
 
@@ -245,15 +259,38 @@ export class SessionSupervisor {
     private readonly options: SupervisorOptions = {},
   ) {}
 
-  /** Resolves with the first session (waiting for etcd as long as needed, unless aborted). */
-  async start(signal?: AbortSignal): Promise<Session> {
-    const s = await this.acquire(signal);
-    return s;
+  /** The lease TTL asked for, seconds. */
+  get ttl(): number {
+    return this.options.ttl ?? 10;
   }
 
-  private async acquire(signal?: AbortSignal, lostAt?: number): Promise<Session> {
-    const abort = signal ? AbortSignal.any([signal, this.closer.signal]) : this.closer.signal;
+  /** Resolves with the first session (waiting for etcd as long as needed, unless aborted). */
+  start(signal?: AbortSignal): Promise<Session> {
+    return this.session(signal);
+  }
+
+  /**
+   * The live session, or the next one: waits while a lease is being granted, for as long as etcd
+   * takes, until `signal` aborts. The signal ends only this wait, never the supervisor's loop.
+   * Before the first session, a refusal that is not about reachability (auth) rejects the waiters,
+   * and the next call tries again; after that, every failure is retried until close().
+   */
+  session(signal?: AbortSignal): Promise<Session> {
+    if (this.closed) return Promise.reject(new CoordError('closed', 'session supervisor closed'));
+    if (this.current && !this.current.lost) return Promise.resolve(this.current);
+    if (!this.acquiring) {
+      const acquiring = this.acquire(this.hadSession ? performance.now() : undefined);
+      this.acquiring = acquiring;
+      // Waiters get the rejection; the loop itself only ends rejected on close() or a first refusal.
+      acquiring.catch(() => {}).finally(() => this.acquiring === acquiring && (this.acquiring = undefined));
+    }
+    return untilAborted(this.acquiring, signal);
+  }
+
+  private async acquire(lostAt?: number): Promise<Session> {
+    const abort = this.closer.signal;
     const background = lostAt !== undefined;
+    if (background) await sleep(Math.random() * Math.min(1000, this.ttl * 100), abort);
     const s = await retryUntilClosed(
       async () => {
         const s = await Session.create(this.client, { ttl: this.options.ttl, signal: abort });
@@ -275,27 +312,44 @@ export class SessionSupervisor {
           this.errorEmitter.emit(f);
         },
       },
-    ).catch((e: unknown) => {
-      throw abort.aborted ? abortError(abort, 'session') : e;
-    });
+    );
     this.current = s;
+    this.hadSession = true;
+    this.acquiring = undefined;
     s.onLost((err) => {
-      if (this.closed) return;
+      if (this.closed || this.current !== s) return;
       this.current = undefined;
       this.options.log?.(`${err.message}; re-acquiring a lease`);
       this.lostEmitter.emit(err);
-      // Only close() ends this loop, and then nobody needs its rejection.
-      this.acquire(undefined, performance.now()).catch(() => {});
+      // The loop goes on even if nobody waits for it now: owners re-write their keys on onSession.
+      void this.session();
     });
     if (lostAt === undefined) this.sessionEmitter.emit(s);
+    else this.options.log?.(`lease ${s.leaseHex} granted ${Math.round(performance.now() - lostAt)} ms after the loss; its owners write their keys again`);
+    if (lostAt === undefined) return s;
     // Owners re-creating their keys on the new lease run inside this span.
-    else tracedEvent('coord.lease.recovered', { 'coord.lease.id': s.leaseHex, 'coord.lease.outage_ms': performance.now() - lostAt }, () => this.sessionEmitter.emit(s));
+    tracedEvent('coord.lease.recovered', { 'coord.lease.id': s.leaseHex, 'coord.lease.outage_ms': performance.now() - lostAt }, () => this.sessionEmitter.emit(s));
     return s;
   }
 
+  /** Stops re-acquiring and revokes the current lease (its keys go with it). */
   async close(): Promise<void> {
     this.closed = true;
     this.closer.abort(new CoordError('closed', 'session supervisor closed'));
     await this.current?.close();
   }
+}
+
+/** `p`, or the abort error of `signal` as soon as it aborts (`p` goes on). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal, 'session'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal, 'session'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
 }

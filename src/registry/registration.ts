@@ -2,9 +2,12 @@ import { CoordError } from '../core/errors.ts';
 import { Emitter } from '../core/events.ts';
 import { traced, tracedEvent } from '../core/tracing.ts';
 import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
-import { op, type EtcdClient, type KeyValue } from '../client/etcd-client.ts';
+import { compare, op, type EtcdClient, type KeyValue } from '../client/etcd-client.ts';
 import { SessionSupervisor, type Session } from '../client/session.ts';
-import type { Watcher } from '../client/watch-manager.ts';
+import { clientSessions } from '../client/client-sessions.ts';
+import { abortError, isCoordError } from '../core/errors.ts';
+import type { Disposable } from '../core/events.ts';
+import { registrationWatch } from './registration-watch.ts';
 import { decodeInstance, encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
 import { resolveFormats, type RegistryFormat, type RegistryFormatName } from './registry-format.ts';
 
@@ -12,8 +15,20 @@ import { resolveFormats, type RegistryFormat, type RegistryFormatName } from './
 export interface RegisterOptions {
   /** Lease TTL in seconds: how long a crashed instance stays listed. Default 10. */
   ttl?: number;
+  /**
+   * Bounds the registering only: register() waits for etcd (granting the lease, writing the
+   * record, retried with backoff) until it succeeds or this aborts. Once registered, the instance
+   * stays until deregister() or the client's close(), whatever becomes of the signal.
+   */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /**
+   * `'shared'`: the record lives on the client's shared lease (one per client and TTL, with its
+   * locks and elections: see `clientSessions()`), and deregister() deletes it. `'own'`: a lease of
+   * its own, revoked on deregister() (one lease per instance, as Kratos and go-zero register; its
+   * keepalives still travel on the client's one LeaseKeepAlive stream). Default `'shared'`.
+   */
+  lease?: 'shared' | 'own';
   /**
    * Registry layouts to publish in besides coord's own, so Go services find this instance:
    * `'grpc-go'` (etcd naming/endpoints, key `<name>/<host:port>`), `'kratos'`, `'go-zero'`. Their
@@ -25,9 +40,10 @@ export interface RegisterOptions {
 }
 
 /**
- * A live registration. The key lives under a supervised lease: if the lease is lost (etcd down
+ * A live registration. The key lives under a supervised lease, by default the one the client
+ * shares between all its registrations, locks and elections: if the lease is lost (etcd down
  * longer than the TTL, restarted, or a network cut) a new lease is granted as soon as etcd answers
- * and the key is written again — forever, until deregister().
+ * and every key on it is written again — forever, until deregister().
  */
 export class Registration {
   private readonly lostEmitter = new Emitter<CoordError>();
@@ -62,20 +78,26 @@ export class Registration {
   readonly key: string;
   private instance: ServiceInstance;
   private closed = false;
+  /** The first write succeeded: register() resolved, and lease changes are this registration's to follow. */
+  private registered = false;
   private writing: Promise<void> = Promise.resolve();
-  private watcher: Watcher | undefined;
   /** Revision of this client's latest write of the record; older or equal events are its own. */
   private lastOwnRevision = 0;
+  /** The lease of the latest write: deregister() deletes only keys still held under it. */
+  private writtenLease: string | undefined;
   /** Every lease this registration wrote under: a foreign key held by one of them is not a conflict. */
   private readonly ownLeases = new Set<string>();
   /** `<key> <other lease>` pairs already reported, so a conflict is logged once, not on every write. */
   private readonly reported = new Set<string>();
+  private readonly subscriptions: Disposable[] = [];
 
   private constructor(
     private readonly client: EtcdClient,
     ns: string,
     instance: ServiceInstance,
     private readonly supervisor: SessionSupervisor,
+    /** The supervisor is this registration's alone (`lease: 'own'`): closing it revokes the lease. */
+    private readonly ownLease: boolean,
     private readonly log: (line: string) => void,
     private readonly formats: RegistryFormat[] = [],
   ) {
@@ -95,37 +117,64 @@ export class Registration {
     if (!instance.name || !instance.id || /\//.test(instance.name) || /\//.test(instance.id)) {
       throw new CoordError('invalid-argument', `service name and id must be non-empty and contain no '/': got name=${JSON.stringify(instance.name)} id=${JSON.stringify(instance.id)}`);
     }
+    if (options.lease !== undefined && options.lease !== 'shared' && options.lease !== 'own') {
+      throw new CoordError('invalid-argument', `lease must be 'shared' or 'own', got ${JSON.stringify(options.lease)}`);
+    }
     const formats = resolveFormats(options.formats);
     const log = options.log ?? (() => {});
-    const supervisor = new SessionSupervisor(client, { ttl: options.ttl ?? 10, log });
-    const reg = new Registration(client, ns, instance, supervisor, log, formats);
-    supervisor.onLost((err) => {
-      reg.log(`registry: ${reg.key} lost its lease (${err.message}); will re-register when etcd answers`);
-      tracedEvent('coord.registry.lost', spanAttributes(reg.instance), () => reg.lostEmitter.emit(err), err.message);
-    });
-    supervisor.onError((f) => reg.failed({ ...f, during: 'lease' }));
-    let first = true;
-    const firstWrite = new Promise<void>((resolve, reject) => {
-      supervisor.onSession((s) => {
-        if (first) {
-          first = false;
-          reg.write(s).then(resolve, reject);
-        } else {
-          void reg.reregister(s);
-        }
-      });
-    });
+    const ttl = options.ttl ?? 10;
+    const own = options.lease === 'own';
+    const supervisor = own ? new SessionSupervisor(client, { ttl, log }) : clientSessions(client, { log }).supervisor(ttl);
+    const reg = new Registration(client, ns, instance, supervisor, own, log, formats);
+    reg.follow(supervisor);
+    const ownKeys = registrationWatch(client, ns, log);
+    reg.subscriptions.push(ownKeys.add(reg.key, (kv) => reg.outsidePut(kv)));
+    const stop = options.signal ? AbortSignal.any([options.signal, reg.closer.signal]) : reg.closer.signal;
     try {
-      await supervisor.start(options.signal);
-      await firstWrite;
+      await retryUntilClosed(
+        async () => {
+          const s = await supervisor.session(stop);
+          await reg.write(s, true);
+        },
+        {
+          signal: stop,
+          onFailure: (f) => {
+            // A late first keepalive (a lost lease) is retried on the next one; a refusal is the caller's to hear.
+            if (!f.error.recoverable && f.error.code !== 'lease-lost' && f.error.code !== 'lease-not-found') throw f.error;
+            reg.failed({ ...f, during: 'write' });
+          },
+        },
+      );
     } catch (e) {
-      // register() failed, so nothing may stay behind: not the lease, not its keepalive.
-      reg.closed = true;
-      await supervisor.close();
-      throw e;
+      // register() failed, so nothing may stay behind: not the record, not a lease of its own.
+      await reg.deregister();
+      throw options.signal?.aborted ? abortError(options.signal, `register ${reg.key}`) : e;
     }
-    reg.followOwnKey();
+    reg.registered = true;
+    // The lease may have changed between the write and now, its new session announced before this
+    // registration listened for it: write again under the current one (or the next, when granted).
+    const cur = supervisor.current;
+    if (cur && cur.lease !== reg.writtenLease) void reg.reregister(cur);
+    ownKeys.follow(reg.lastOwnRevision);
     return reg;
+  }
+
+  /** Follows the supervisor's lease: reports its loss, re-writes the record on each new lease. */
+  private follow(supervisor: SessionSupervisor): void {
+    this.subscriptions.push(
+      supervisor.onLost((err) => {
+        if (!this.registered || this.closed) return;
+        // A shared lease's loss is logged once, by the client's sessions, not once per instance.
+        if (this.ownLease) this.log(`registry: ${this.key} lost its lease (${err.message}); will re-register when etcd answers`);
+        tracedEvent('coord.registry.lost', spanAttributes(this.instance), () => this.lostEmitter.emit(err), err.message);
+      }),
+      supervisor.onSession((s) => {
+        if (this.registered && !this.closed) void this.reregister(s);
+      }),
+      supervisor.onError((f) => {
+        if (this.registered && !this.closed) this.failed({ ...f, during: 'lease' });
+      }),
+    );
   }
 
   /** Writes the record under a new lease, whatever it takes, until that lease is lost or deregister(). */
@@ -134,7 +183,7 @@ export class Registration {
     await traced('coord.registry.reregister', spanAttributes(this.instance), () =>
       retryUntilClosed(() => this.write(s, true), { signal, onFailure: (f) => this.failed({ ...f, during: 'write' }) }),
     ).then(
-      () => !this.closed && !s.lost && this.log(`registry: ${this.key} re-registered under lease ${s.leaseHex}`),
+      () => this.ownLease && !this.closed && !s.lost && this.log(`registry: ${this.key} re-registered under lease ${s.leaseHex}`),
       // Closed, or the lease went too: the next session re-registers.
       () => {},
     );
@@ -142,38 +191,31 @@ export class Registration {
 
   private failed(f: LoopFailure & { during: 'lease' | 'write' }): void {
     const what = f.during === 'lease' ? 'granting a lease' : `writing ${this.key}`;
-    this.log(`registry: ${this.instance.name}/${this.instance.id}: ${what} failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
+    // A shared lease's grant failures are logged once, by the client's sessions.
+    if (f.during === 'write' || this.ownLease) {
+      this.log(`registry: ${this.instance.name}/${this.instance.id}: ${what} failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
+    }
     tracedEvent('coord.registry.error', spanAttributes(this.instance), () => this.errorEmitter.emit(f), f.error.message);
   }
 
   /**
    * Adopts status and metadata that someone else wrote to this instance's record (the dashboard's
    * drain or weight change, `patchInstance`), so the owner's next write — an update or a
-   * re-registration after a lease loss — keeps them instead of silently undoing them.
+   * re-registration after a lease loss — keeps them instead of silently undoing them. Puts come
+   * from the client's one watch over its registrations (`RegistrationWatch`).
    */
-  private followOwnKey(): void {
-    if (this.closed) return;
-    const w = this.client.watches.watch(this.key, this.lastOwnRevision ? { startRevision: this.lastOwnRevision + 1 } : {});
-    this.watcher = w;
-    w.onEvents((batch) => {
-      // Let this client's own writes that were in flight answer first, so their revisions are known.
-      // Only ordering: a failed write is reported by the writer itself (failed(): log line + onError).
-      void this.writing.catch(() => {}).then(() => {
-        for (const e of batch.events) {
-          if (e.type !== 'put' || this.closed || e.kv.modRevision <= this.lastOwnRevision) continue;
-          const seen = decodeInstance(e.kv.value);
-          if (typeof seen === 'string' || seen.id !== this.instance.id || seen.name !== this.instance.name) continue;
-          const statusChanged = (seen.status ?? 'serving') !== (this.instance.status ?? 'serving');
-          if (!statusChanged && JSON.stringify(seen.metadata ?? {}) === JSON.stringify(this.instance.metadata ?? {})) continue;
-          const what = statusChanged ? `status ${this.instance.status ?? 'serving'} -> ${seen.status ?? 'serving'}` : 'metadata';
-          this.instance = { ...this.instance, status: seen.status, metadata: seen.metadata };
-          this.log(`registry: ${this.key} changed from outside (${what}); keeping it`);
-        }
-      });
-    });
-    // The watch only ends on compaction past its resume point; follow again from now.
-    w.onError(() => {
-      if (this.watcher === w) this.followOwnKey();
+  private outsidePut(kv: KeyValue): void {
+    // Let this client's own writes that were in flight answer first, so their revisions are known.
+    // Only ordering: a failed write is reported by the writer itself (failed(): log line + onError).
+    void this.writing.catch(() => {}).then(() => {
+      if (this.closed || kv.modRevision <= this.lastOwnRevision) return;
+      const seen = decodeInstance(kv.value);
+      if (typeof seen === 'string' || seen.id !== this.instance.id || seen.name !== this.instance.name) return;
+      const statusChanged = (seen.status ?? 'serving') !== (this.instance.status ?? 'serving');
+      if (!statusChanged && JSON.stringify(seen.metadata ?? {}) === JSON.stringify(this.instance.metadata ?? {})) return;
+      const what = statusChanged ? `status ${this.instance.status ?? 'serving'} -> ${seen.status ?? 'serving'}` : 'metadata';
+      this.instance = { ...this.instance, status: seen.status, metadata: seen.metadata };
+      this.log(`registry: ${this.key} changed from outside (${what}); keeping it`);
     });
   }
 
@@ -192,16 +234,19 @@ export class Registration {
 
   async update(patch: Partial<Omit<ServiceInstance, 'id' | 'name'>>): Promise<void> {
     this.instance = { ...this.instance, ...patch };
+    // Without a live lease the next one writes the patched record (re-registration).
     const s = this.supervisor.current;
-    if (s) await this.write(s);
+    if (s && this.registered) await this.write(s);
   }
 
   /**
    * Writes the instance under the session's lease; retries transient failures while the session is
-   * alive. With `once`, one attempt: the caller (re-registration) retries every kind of failure.
+   * alive. With `once`, one attempt: the caller (register, re-registration) retries every kind of
+   * failure, a lease lost before the write included.
    */
   private write(s: Session, once = false): Promise<void> {
     const run = async () => {
+      if (once && s.lost && !this.closed) throw abortError(s.signal, `writing ${this.key}`);
       for (let attempt = 0; !this.closed && !s.lost; attempt++) {
         try {
           const { ops, foreignKeys, foreignPuts } = this.writeOps(s.lease);
@@ -210,6 +255,7 @@ export class Registration {
           this.foreignKeys = foreignKeys;
           for (const [i, f] of foreignPuts) this.checkConflict(f, responses[i]?.prevKv, s.lease);
           this.lastOwnRevision = Math.max(this.lastOwnRevision, revision);
+          this.writtenLease = s.lease;
           this.registeredEmitter.emit({ lease: s.lease, revision });
           return;
         } catch (e) {
@@ -288,14 +334,56 @@ export class Registration {
   /** deregister() was called (directly, or by the owning client's close()). */
   readonly onClosed = this.closedEmitter.on;
 
-  /** Removes the instance (revokes its lease) and stops re-registering. */
-  async deregister(): Promise<void> {
+  /**
+   * Removes the instance and stops re-registering: deletes its keys from the shared lease (only
+   * those still held under it, retried until done or the lease is gone), or revokes its own lease.
+   */
+  deregister(): Promise<void> {
+    return this.end(true);
+  }
+
+  /**
+   * Stops as deregister() does but leaves a shared lease's keys to its revoke: the owning client's
+   * close() revokes its shared leases next, which removes every key at once. Not for other callers.
+   * @internal
+   */
+  closeWithClient(): Promise<void> {
+    return this.end(false);
+  }
+
+  private async end(deleteShared: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.closedEmitter.emit();
     this.closer.abort(new CoordError('closed', `registration ${this.key} closed`));
-    this.watcher?.close();
-    await traced('coord.registry.deregister', spanAttributes(this.instance), () => this.supervisor.close());
+    for (const d of this.subscriptions.splice(0)) d.dispose();
+    await traced('coord.registry.deregister', spanAttributes(this.instance), async () => {
+      if (this.ownLease) return this.supervisor.close();
+      // A write in flight finishes first, so no key is put back after its delete. Its failure was reported by its caller.
+      await this.writing.catch(() => {});
+      if (deleteShared) await this.deleteKeys();
+    });
+  }
+
+  private async deleteKeys(): Promise<void> {
+    const s = this.supervisor.current;
+    const lease = this.writtenLease;
+    // Written under a lease that is gone: the keys went with it.
+    if (!s || s.lost || lease === undefined || s.lease !== lease) return;
+    const keys = [this.key, ...this.foreignKeys];
+    await retryUntilClosed(
+      () => Promise.all(keys.map((key) => this.client.txn({ compare: [compare.lease(key, '=', lease)], success: [op.delete(key)] }, { signal: s.signal }))),
+      {
+        signal: s.signal,
+        onFailure: (f) => {
+          this.log(`registry: deregistering ${this.key}: delete failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
+          tracedEvent('coord.registry.error', spanAttributes(this.instance), () => this.errorEmitter.emit({ ...f, during: 'write' }), f.error.message);
+        },
+      },
+    ).catch((e: unknown) => {
+      // The lease went meanwhile (its keys with it) or the client closed (it revokes its leases).
+      if (!s.lost && !isCoordError(e, 'closed')) throw e;
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
