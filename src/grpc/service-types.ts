@@ -44,17 +44,19 @@ type KindFromFlags<M> = M extends { requestStream: false; responseStream: false 
         : undefined;
 
 /** From what the client method returns (proto-loader's definitions type the flags only as boolean). */
+/* eslint-disable @typescript-eslint/no-explicit-any -- any message type: `never` would not match a stream's deserialize() */
 type KindFromClient<F> = [F] extends [(...args: never[]) => infer R]
-  ? R extends grpc.ClientDuplexStream<never, never>
+  ? R extends grpc.ClientDuplexStream<any, any>
     ? 'bidi'
-    : R extends grpc.ClientReadableStream<never>
+    : R extends grpc.ClientReadableStream<any>
       ? 'serverStream'
-      : R extends grpc.ClientWritableStream<never>
+      : R extends grpc.ClientWritableStream<any>
         ? 'clientStream'
         : R extends grpc.ClientUnaryCall
           ? 'unary'
           : undefined
   : undefined;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 type HandlerOfKind<K, Req, Res> = K extends 'unary'
   ? grpc.handleUnaryCall<Req, Res>
