@@ -2,7 +2,10 @@
 // token the storage checks on every write (lib/stock.ts), so concurrent orders on either instance
 // never oversell.
 import * as grpc from '@grpc/grpc-js';
-import { grpcError, shop, type Item, type Reservation, type Stock } from './lib/proto.ts';
+import type { GetStockRequest__Output } from './generated/shop/v1/GetStockRequest.js';
+import type { ReleaseRequest__Output } from './generated/shop/v1/ReleaseRequest.js';
+import type { ReserveRequest__Output } from './generated/shop/v1/ReserveRequest.js';
+import { grpcError, shop, type Item, type Reservation } from './lib/proto.ts';
 import { callSignal, runService, unary } from './lib/service.ts';
 import { StockStore } from './lib/stock.ts';
 
@@ -17,20 +20,20 @@ await runService({
     const reply = (orderId: string, r: { items: Item[]; released: boolean }): Reservation => ({ order_id: orderId, ...r, served_by: id });
     return [
       [
-        shop().InventoryService.service,
+        shop().InventoryService,
         {
-          GetStock: unary<{ sku: string }, Stock>(async ({ sku }, call) => {
+          GetStock: unary(async ({ sku }: GetStockRequest__Output, call) => {
             await seeded;
             const s = await stock.get(sku, callSignal(call));
             if (!s) throw grpcError(grpc.status.NOT_FOUND, `unknown sku ${JSON.stringify(sku)} (try ${Object.keys(INITIAL_STOCK).join(', ')})`);
             return { sku, available: s.available, fencing_token: String(s.fencingToken), served_by: id };
           }),
-          Reserve: unary<{ order_id: string; items: Item[] }, Reservation>(async ({ order_id, items }, call) => {
+          Reserve: unary(async ({ order_id, items }: ReserveRequest__Output, call) => {
             if (!order_id) throw grpcError(grpc.status.INVALID_ARGUMENT, 'order_id is required');
             await seeded;
             return reply(order_id, await stock.reserve(order_id, items, callSignal(call)));
           }),
-          Release: unary<{ order_id: string }, Reservation>(async ({ order_id }, call) => {
+          Release: unary(async ({ order_id }: ReleaseRequest__Output, call) => {
             const r = await stock.release(order_id, callSignal(call));
             if (!r) throw grpcError(grpc.status.NOT_FOUND, `order ${JSON.stringify(order_id)} reserved nothing`);
             return reply(order_id, r);

@@ -8,8 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { compare, op } from 'etcd-coord';
-import { methodPolicies, serviceConfig, type MethodPolicy } from 'etcd-coord/grpc';
-import { call, grpcError, shop, type Item, type Order, type Reservation, type User } from './lib/proto.ts';
+import { client as grpcClient, methodPolicies, type MethodPolicy, type ServiceClientConstructor } from 'etcd-coord/grpc';
+import type { CreateOrderRequest__Output } from './generated/shop/v1/CreateOrderRequest.js';
+import type { GetOrderRequest__Output } from './generated/shop/v1/GetOrderRequest.js';
+import type { InventoryServiceClient } from './generated/shop/v1/InventoryService.js';
+import type { PayOrderRequest__Output } from './generated/shop/v1/PayOrderRequest.js';
+import { call, grpcError, shop, type Item, type Order, type Reservation } from './lib/proto.ts';
 import { runService, unary, type ServiceContext } from './lib/service.ts';
 
 const LimitsSchema = z.object({
@@ -26,12 +30,17 @@ const DEFAULT_LIMITS: Limits = { maxItemsPerOrder: 10, reservationSeconds: 120 }
  * than the default: an instance killed mid-traffic fails every call it had in flight at once, and
  * each of those deserves its retry on the surviving instance.
  */
-function client(ctx: ServiceContext, Service: grpc.ServiceClientConstructor, target: string): grpc.Client {
+function client<C extends grpc.Client>(ctx: ServiceContext, Service: ServiceClientConstructor<C>, target: string): C {
   const policy = { timeoutMs: 15_000, retry: { maxAttempts: 4, retryableStatusCodes: ['UNAVAILABLE', 'ABORTED'] } } satisfies MethodPolicy;
-  return new Service(`etcd:///${target}`, grpc.credentials.createInsecure(), {
+  return grpcClient(Service, `etcd:///${target}`, {
     interceptors: ctx.clientInterceptors(`etcd:///${target}`),
-    'grpc.service_config': serviceConfig(methodPolicies({ [Service.serviceName]: policy }, { retryBudget: { maxTokens: 100, tokenRatio: 0.5 } })),
+    serviceConfig: methodPolicies({ [serviceName(Service)]: policy }, { retryBudget: { maxTokens: 100, tokenRatio: 0.5 } }),
   });
+}
+
+/** `shop.v1.OrderService`, from a method path `/shop.v1.OrderService/GetOrder` (proto-loader's generated types do not declare `serviceName`). */
+function serviceName(Service: ServiceClientConstructor): string {
+  return Object.values(Service.service)[0]!.path.split('/')[1]!;
 }
 
 type StoredOrder = Omit<Order, 'served_by'>;
@@ -57,14 +66,14 @@ await runService({
 
     return [
       [
-        shop().OrderService.service,
+        shop().OrderService,
         {
-          CreateOrder: unary<{ user_id: string; items: Item[] }, Order>(async ({ user_id, items }) => {
+          CreateOrder: unary(async ({ user_id, items }: CreateOrderRequest__Output) => {
             const count = items.reduce((n, i) => n + (i.quantity || 0), 0);
             if (count > limits.maxItemsPerOrder) {
               throw grpcError(grpc.status.FAILED_PRECONDITION, `at most ${limits.maxItemsPerOrder} items per order (config shop/order-limits), got ${count}`);
             }
-            await call<{ id: string }, User>(users, 'GetUser', { id: user_id });
+            await call(users, 'GetUser', { id: user_id });
             const orderId = `o-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
             await reserve(ctx, inventory, orderId, items);
             const now = Date.now();
@@ -79,12 +88,12 @@ await runService({
             await coord.etcd.txn({ success: [op.put(orderKey(orderId), JSON.stringify(order)), op.put(expiryKey(data, order), orderId)] });
             return reply(order);
           }),
-          GetOrder: unary<{ id: string }, Order>(async ({ id: orderId }) => {
+          GetOrder: unary(async ({ id: orderId }: GetOrderRequest__Output): Promise<Order> => {
             const kv = await coord.etcd.get(orderKey(orderId));
             if (!kv) throw grpcError(grpc.status.NOT_FOUND, `no order ${JSON.stringify(orderId)}`);
             return reply(JSON.parse(kv.value.toString()));
           }),
-          PayOrder: unary<{ id: string }, Order>(async ({ id: orderId }) => {
+          PayOrder: unary(async ({ id: orderId }: PayOrderRequest__Output) => {
             for (;;) {
               const kv = await coord.etcd.get(orderKey(orderId));
               if (!kv) throw grpcError(grpc.status.NOT_FOUND, `no order ${JSON.stringify(orderId)}`);
@@ -111,10 +120,10 @@ await runService({
  * knows the call can be repeated; an instance killed mid-call can leave a call that it will not
  * retry. Reserve is idempotent per order id, so repeating it is always safe.
  */
-async function reserve(ctx: ServiceContext, inventory: grpc.Client, orderId: string, items: Item[]): Promise<Reservation> {
+async function reserve(ctx: ServiceContext, inventory: InventoryServiceClient, orderId: string, items: Item[]): Promise<Reservation> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call<{ order_id: string; items: Item[] }, Reservation>(inventory, 'Reserve', { order_id: orderId, items });
+      return await call(inventory, 'Reserve', { order_id: orderId, items });
     } catch (e) {
       const err = e as grpc.ServiceError;
       if (err.code !== grpc.status.UNAVAILABLE || attempt === 3) throw err;
@@ -158,7 +167,7 @@ async function runExpiryWhileLeader(ctx: ServiceContext): Promise<void> {
   inventory.close();
 }
 
-async function expireDueOrders(ctx: ServiceContext, inventory: grpc.Client): Promise<void> {
+async function expireDueOrders(ctx: ServiceContext, inventory: InventoryServiceClient): Promise<void> {
   const from = `${ctx.data}order-expiry/`;
   const due = await ctx.coord.etcd.range(from, { end: `${from}${String(Date.now()).padStart(15, '0')}`, limit: 100 });
   for (const index of due.kvs) {

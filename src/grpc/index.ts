@@ -4,14 +4,18 @@
 
 // Client: resolver + balancers (call setup() once per process).
 export { setup, type SetupOptions } from './setup.ts';
+export { client, type ClientOptions } from './client.ts';
 export {
   serviceConfig,
   loadBalancingConfig,
   OUTLIER_DETECTION_DEFAULTS,
   type ServiceConfigOptions,
   type LoadBalancingConfig,
+  type MethodConfig,
+  type RetryThrottling,
   type OutlierDetectionConfig,
 } from './service-config.ts';
+export type { BalancerPolicies, BalancerPolicy, BalancerPolicyName, HealthCheckOptions } from './balancer-policy-types.ts';
 export { NO_INSTANCES_WAIT_OPTION, sharedEtcdConnections } from './resolver-etcd.ts';
 export { P2C_EWMA, type P2cEwmaOptions } from './load-balancer-p2c-ewma.ts';
 export { LEAST_REQUEST, type LeastRequestOptions } from './load-balancer-least-request.ts';
@@ -48,7 +52,9 @@ export {
 
 // Server.
 export { serve } from './serve.ts';
+export { service } from './service-entry.ts';
 export type { ServeOptions } from './serve-options.ts';
+export type { ServiceClientConstructor, ServiceEntries, ServiceEntry, ServiceHandlers, ServiceSource } from './service-types.ts';
 export type { CoordServer, CloseOptions } from './server-handle.ts';
 export type { ServerStats, RejectEvent, RejectReason } from './server-stats.ts';
 export type { HealthStatus } from './server-health.ts';

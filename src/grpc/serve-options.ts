@@ -7,9 +7,13 @@ import type { RegisterOptions } from '../registry/registration.ts';
 import type { LoadShedderOptions } from '../resilience/load-shedder.ts';
 import type { RateLimits } from './interceptor-server-rate-limit.ts';
 import type { ReflectionOptions } from './server-reflection.ts';
+import type { ServiceEntries, ServiceSource } from './service-types.ts';
 
-/** Options for {@link serve}; defaults in each field's doc. */
-export interface ServeOptions {
+/**
+ * Options for {@link serve}; defaults in each field's doc. `T` lists the services' sources, inferred
+ * from `services`: each entry's handlers are checked against its generated types.
+ */
+export interface ServeOptions<T extends readonly ServiceSource[] = readonly ServiceSource[]> {
   /** The registry to register in. Without it the server serves but is registered nowhere. */
   coord?: Coord;
   /** Service name in the registry (`etcd:///<name>`); also prefixes log lines. Required. */
@@ -26,8 +30,13 @@ export interface ServeOptions {
   advertiseHost?: string;
   /** Port to bind; 0 picks a free one (reported as `port`). Default 0. */
   port?: number;
-  /** `[definition, implementation]` pairs, as for grpc-js `addService`. Required. */
-  services: ReadonlyArray<readonly [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>;
+  /**
+   * `[service, handlers]` pairs. `service` is a generated client constructor (proto-loader-gen-types'
+   * `proto.pkg.Service`, ts-proto's `ServiceClient`), its `.service` definition, or an untyped
+   * `grpc.ServiceDefinition`; `handlers` must implement every method with the generated types
+   * (see ServiceHandlers). Required.
+   */
+  services: ServiceEntries<T>;
   /** Default insecure. */
   credentials?: grpc.ServerCredentials;
   /** grpc-js server options (message sizes, keepalive, …). Default none. */
@@ -64,9 +73,12 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
-/** The settings serve() runs with: options merged over defaults. */
-export type ResolvedServeOptions = Required<Omit<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost' | 'formats'>> &
-  Pick<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost' | 'formats'>;
+/** A service as grpc-js's addService takes it. */
+export type ServicePair = readonly [grpc.ServiceDefinition, grpc.UntypedServiceImplementation];
+
+/** The settings serve() runs with: options merged over defaults, each service as its definition. */
+export type ResolvedServeOptions = Required<Omit<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost' | 'formats' | 'services'>> &
+  Pick<ServeOptions, 'coord' | 'id' | 'version' | 'metadata' | 'signal' | 'advertiseHost' | 'formats'> & { services: readonly ServicePair[] };
 
 const DEFAULTS = {
   host: '127.0.0.1',
@@ -87,11 +99,12 @@ const DEFAULTS = {
 
 /** Merges `options` over the defaults and checks them. */
 export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions {
+  const { services, ...rest } = options;
   const o: ResolvedServeOptions = {
     ...DEFAULTS,
-    ...stripUndefined(options),
+    ...stripUndefined(rest),
     name: options.name,
-    services: options.services,
+    services: resolveServices(services),
     credentials: options.credentials ?? grpc.ServerCredentials.createInsecure(),
   };
   validate(o);
@@ -101,11 +114,26 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
 function validate(o: ResolvedServeOptions): void {
   if (!o.name || o.name.includes('/')) throw new CoordError('invalid-argument', `serve: name must be non-empty without '/', got ${JSON.stringify(o.name)}`);
   if (o.id !== undefined && (!o.id || o.id.includes('/'))) throw new CoordError('invalid-argument', `serve: id must be non-empty without '/', got ${JSON.stringify(o.id)}`);
-  if (!o.services?.length) throw new CoordError('invalid-argument', 'serve: services must list at least one [definition, implementation]');
+  if (!o.services.length) throw new CoordError('invalid-argument', 'serve: services must list at least one [service, handlers]');
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new CoordError('invalid-argument', `serve: port must be 0..65535, got ${o.port}`);
   for (const k of ['drainDelayMs', 'graceMs'] as const) {
     if (!(o[k] >= 0)) throw new CoordError('invalid-argument', `serve: ${k} must be >= 0, got ${o[k]}`);
   }
+}
+
+/** Each `[service, handlers]` as `[definition, handlers]`; checked, since JavaScript callers have no compiler to do it. */
+function resolveServices(services: unknown): ServicePair[] {
+  if (!Array.isArray(services)) throw new CoordError('invalid-argument', 'serve: services must be an array of [service, handlers]');
+  return services.map((entry: unknown, i) => {
+    const [source, handlers] = Array.isArray(entry) ? (entry as unknown[]) : [];
+    // A generated client constructor carries its definition as `.service`.
+    const definition: unknown = typeof source === 'function' ? (source as { service?: unknown }).service : source;
+    if (definition === null || typeof definition !== 'object') {
+      throw new CoordError('invalid-argument', `serve: services[${i}] must start with a service definition or a generated client constructor (with .service)`);
+    }
+    if (handlers === null || typeof handlers !== 'object') throw new CoordError('invalid-argument', `serve: services[${i}] must be [service, handlers], with handlers an object`);
+    return [definition as grpc.ServiceDefinition, handlers as grpc.UntypedServiceImplementation] as const;
+  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -9,6 +9,7 @@ import { LoadShedder } from '../resilience/load-shedder.ts';
 import { bindCallContext } from './call-context.ts';
 import { LiveCalls } from './interceptor-server-call-tracking.ts';
 import { resolveServeOptions, type ServeOptions } from './serve-options.ts';
+import type { ServiceSource } from './service-types.ts';
 import { describeError, guardHandlers } from './server-handlers.ts';
 import { ServerHandle, type CoordServer } from './server-handle.ts';
 import { HEALTH_SERVICE, ServerHealth, serviceName } from './server-health.ts';
@@ -20,10 +21,11 @@ import { ServerCounters } from './server-stats.ts';
  * Starts a gRPC server: binds, serves health and reflection, then registers the instance
  * (endpoint `grpc://<advertiseHost>:<port>`) — only once it listens, so no client is sent to a
  * port that is not open. Resolves when serving and registered. Shuts down gracefully on
- * SIGTERM/SIGINT (unless `signals: false`) or close().
+ * SIGTERM/SIGINT (unless `signals: false`) or close(). Each service's handlers are type-checked
+ * against its generated types (see ServeOptions.services).
  */
-export async function serve(options: ServeOptions): Promise<CoordServer> {
-  const o = resolveServeOptions(options);
+export async function serve<const T extends readonly ServiceSource[]>(options: ServeOptions<T>): Promise<CoordServer> {
+  const o = resolveServeOptions(options as ServeOptions);
   const counters = new ServerCounters();
   const live = new LiveCalls();
   const shedder = o.shedding ? new LoadShedder(o.shedding === true ? {} : o.shedding) : undefined;

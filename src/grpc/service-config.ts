@@ -4,10 +4,11 @@
 import * as grpc from '@grpc/grpc-js';
 // grpc-js does not re-export its service-config validator; the pin test (setup.test.ts) fails
 // loudly if this path moves.
-import { validateServiceConfig, type LoadBalancingConfig, type ServiceConfig } from '@grpc/grpc-js/build/src/service-config.js';
+import { validateServiceConfig, type LoadBalancingConfig, type MethodConfig, type RetryThrottling, type ServiceConfig } from '@grpc/grpc-js/build/src/service-config.js';
 import { CoordError } from '../core/errors.ts';
+import type { BalancerPolicy } from './balancer-policy-types.ts';
 
-export type { LoadBalancingConfig, ServiceConfig };
+export type { BalancerPolicy, LoadBalancingConfig, MethodConfig, RetryThrottling, ServiceConfig };
 /** grpc-js's outlier detection settings (service-config JSON names), without the child policy coord fills in. */
 export type OutlierDetectionConfig = Omit<grpc.experimental.OutlierDetectionRawConfig, 'child_policy'>;
 
@@ -36,10 +37,15 @@ export const OUTLIER_DETECTION_DEFAULTS: OutlierDetectionConfig = {
 };
 
 /** `policy` (default p2c_ewma) under outlier detection (coord's defaults, merged with `outlierDetection`). */
-export function loadBalancingConfig(
-  policy: LoadBalancingConfig = { p2c_ewma: {} },
-  outlierDetection: boolean | OutlierDetectionConfig = true,
-): LoadBalancingConfig[] {
+export function loadBalancingConfig(policy: BalancerPolicy = { p2c_ewma: {} }, outlierDetection: boolean | OutlierDetectionConfig = true): LoadBalancingConfig[] {
+  return underOutlierDetection(policyJson(policy), outlierDetection);
+}
+
+/** The union's `?: never` keys (one policy per entry) make it no LoadBalancingConfig to the compiler; the JSON is one. */
+const policyJson = (policy: BalancerPolicy) => policy as object as LoadBalancingConfig;
+
+/** loadBalancingConfig() for any policy JSON: a name from a raw config need not be one coord knows the type of. */
+function underOutlierDetection(policy: LoadBalancingConfig, outlierDetection: boolean | OutlierDetectionConfig): LoadBalancingConfig[] {
   if (outlierDetection === false) return [policy];
   const od = outlierDetection === true ? OUTLIER_DETECTION_DEFAULTS : { ...OUTLIER_DETECTION_DEFAULTS, ...outlierDetection };
   return [{ outlier_detection: { ...od, child_policy: [policy] } }];
@@ -47,14 +53,17 @@ export function loadBalancingConfig(
 
 /** Options for `serviceConfig()`; defaults in each field's doc. */
 export interface ServiceConfigOptions {
-  /** The balancing policy and its config, e.g. `{ ring_hash: { hashKey: 'x-user-id' } }`. Default `{ p2c_ewma: {} }`. */
-  policy?: LoadBalancingConfig;
+  /**
+   * The balancing policy and its config, e.g. `{ ring_hash: { hashKey: 'x-user-id' } }`: one of
+   * BalancerPolicies, so a wrong name or field does not compile. Default `{ p2c_ewma: {} }`.
+   */
+  policy?: BalancerPolicy;
   /** Outlier detection around the policy: true (coord's defaults), overrides, or false for none. Default true. */
   outlierDetection?: boolean | OutlierDetectionConfig;
-  /** grpc `methodConfig` entries: per-method timeouts, retryPolicy, waitForReady. */
-  methodConfig?: object[];
-  /** grpc `retryThrottling`. */
-  retryThrottling?: { maxTokens: number; tokenRatio: number };
+  /** grpc `methodConfig` entries: per-method timeouts, retryPolicy, waitForReady (`methodPolicies()` builds them). Default none. */
+  methodConfig?: MethodConfig[];
+  /** grpc `retryThrottling` (`methodPolicies()` sets it with its retries). Default none. */
+  retryThrottling?: RetryThrottling;
 }
 
 /**
@@ -75,7 +84,7 @@ export function serviceConfig(options: ServiceConfigOptions = {}): string {
   try {
     validateServiceConfig(raw);
     // The policy on its own first: outlier_detection reports a bad child only as "no valid policy".
-    grpc.experimental.parseLoadBalancingConfig(options.policy ?? { p2c_ewma: {} });
+    grpc.experimental.parseLoadBalancingConfig(policyJson(options.policy ?? { p2c_ewma: {} }));
     for (const lb of raw.loadBalancingConfig) grpc.experimental.parseLoadBalancingConfig(lb);
   } catch (e) {
     const hint = grpc.experimental.isLoadBalancerNameRegistered('p2c_ewma') ? '' : ' (coord policies are registered by setup() from etcd-coord/grpc)';
@@ -101,5 +110,5 @@ export function resolverServiceConfig(options: grpc.ChannelOptions): ServiceConf
   if ('loadBalancingConfig' in parsed) return null;
   const legacy = parsed.loadBalancingPolicy;
   const policy = typeof legacy === 'string' ? { [legacy.toLowerCase()]: {} } : undefined;
-  return validateServiceConfig({ ...parsed, loadBalancingConfig: loadBalancingConfig(policy) });
+  return validateServiceConfig({ ...parsed, loadBalancingConfig: policy ? underOutlierDetection(policy, true) : loadBalancingConfig() });
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { connect, isCoordError, type Coord } from '../../src/index.ts';
-import { setup } from '../../src/grpc/index.ts';
+import { client as grpcClient, setup, type ServiceClientConstructor } from '../../src/grpc/index.ts';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
 import { startShop, type Shop } from '../../examples/shop/launch.ts';
 import { call, shop, type Order, type Reservation, type Stock } from '../../examples/shop/lib/proto.ts';
@@ -22,8 +22,8 @@ describe('demo shop', () => {
   let running: Shop;
   const logDir = mkdtempSync(join(tmpdir(), 'coord-shop-'));
   const clients: grpc.Client[] = [];
-  const client = (Service: grpc.ServiceClientConstructor, target: string) => {
-    const c = new Service(target, grpc.credentials.createInsecure());
+  const client = <C extends grpc.Client>(Service: ServiceClientConstructor<C>, target: string) => {
+    const c = grpcClient(Service, target);
     clients.push(c);
     return c;
   };
@@ -52,7 +52,7 @@ describe('demo shop', () => {
     const reserve = async (n: number): Promise<Reservation> => {
       for (;;) {
         try {
-          return await call<object, Reservation>(direct[n % 2], 'Reserve', { order_id: `oversell-${n}`, items: [{ sku: 'limited', quantity: 1 }] });
+          return await call(direct[n % 2], 'Reserve', { order_id: `oversell-${n}`, items: [{ sku: 'limited', quantity: 1 }] });
         } catch (e) {
           if ((e as grpc.ServiceError).code !== grpc.status.RESOURCE_EXHAUSTED) throw e;
           await new Promise((r) => setTimeout(r, 100));
@@ -65,27 +65,27 @@ describe('demo shop', () => {
     assert.equal(ok.length, 5);
     for (const r of refused) assert.equal(r.reason.code, grpc.status.FAILED_PRECONDITION, r.reason.details);
     assert.match(refused[0].reason.details, /out of stock: limited has 0, 1 wanted/);
-    const stock = await call<object, Stock>(direct[0], 'GetStock', { sku: 'limited' });
+    const stock = await call(direct[0], 'GetStock', { sku: 'limited' });
     assert.equal(stock.available, 0);
     // Reserve is idempotent per order: the same order again changes nothing.
-    const again = await call<object, Reservation>(direct[1], 'Reserve', { order_id: ok[0].value.order_id, items: [{ sku: 'limited', quantity: 1 }] });
+    const again = await call(direct[1], 'Reserve', { order_id: ok[0].value.order_id, items: [{ sku: 'limited', quantity: 1 }] });
     assert.deepEqual(again.items, [{ sku: 'limited', quantity: 1 }]);
-    assert.equal((await call<object, Stock>(direct[1], 'GetStock', { sku: 'limited' })).available, 0);
+    assert.equal((await call(direct[1], 'GetStock', { sku: 'limited' })).available, 0);
   });
 
   it('expires an unpaid order on the leader and releases its stock; a paid one stays', async () => {
     const orders = client(shop().OrderService, 'etcd:///order-service');
     const inventory = client(shop().InventoryService, 'etcd:///inventory-service');
-    const stockOf = async () => (await call<object, Stock>(inventory, 'GetStock', { sku: 'pen' })).available;
+    const stockOf = async () => (await call(inventory, 'GetStock', { sku: 'pen' })).available;
     const start = await stockOf();
-    const unpaid = await call<object, Order>(orders, 'CreateOrder', { user_id: 'u3', items: [{ sku: 'pen', quantity: 3 }] });
-    const paid = await call<object, Order>(orders, 'CreateOrder', { user_id: 'u3', items: [{ sku: 'pen', quantity: 2 }] });
-    assert.equal((await call<object, Order>(orders, 'PayOrder', { id: paid.id })).status, 'PAID');
+    const unpaid = await call(orders, 'CreateOrder', { user_id: 'u3', items: [{ sku: 'pen', quantity: 3 }] });
+    const paid = await call(orders, 'CreateOrder', { user_id: 'u3', items: [{ sku: 'pen', quantity: 2 }] });
+    assert.equal((await call(orders, 'PayOrder', { id: paid.id })).status, 'PAID');
     assert.equal(await stockOf(), start - 5);
     // Marked expired first, then its stock is released.
     await waitFor(async () => (await stockOf()) === start - 2, 30_000, 'the unpaid order to expire and its stock to come back');
-    assert.equal((await call<object, Order>(orders, 'GetOrder', { id: unpaid.id })).status, 'EXPIRED');
-    assert.equal((await call<object, Order>(orders, 'GetOrder', { id: paid.id })).status, 'PAID');
+    assert.equal((await call(orders, 'GetOrder', { id: unpaid.id })).status, 'EXPIRED');
+    assert.equal((await call(orders, 'GetOrder', { id: paid.id })).status, 'PAID');
     await assert.rejects(call(orders, 'PayOrder', { id: unpaid.id }), (e: grpc.ServiceError) => e.code === grpc.status.FAILED_PRECONDITION && /expired/.test(e.details));
   });
 

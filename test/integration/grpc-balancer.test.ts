@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { serviceConfig } from '../../src/grpc/service-config.ts';
-import type { LoadBalancingConfig } from '../../src/grpc/service-config.ts';
+import type { BalancerPolicy } from '../../src/grpc/service-config.ts';
 import { until } from '../helpers/coord-fixture.ts';
 import { answered, GrpcFixture, type Backend } from './grpc-balancer-fixture.ts';
 
@@ -16,7 +16,7 @@ describe('balancing policies', () => {
   after(() => f.close());
 
   /** A service of `ids` (weights optional) and a client using `policy`, once it reaches all of them. */
-  async function serviceWith(policy: LoadBalancingConfig, ids: string[], weights: number[] = []) {
+  async function serviceWith(policy: BalancerPolicy, ids: string[], weights: number[] = []) {
     const svc = f.service();
     const backends: Backend[] = [];
     for (const [i, id] of ids.entries()) {

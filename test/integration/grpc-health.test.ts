@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { serviceConfig, type LoadBalancingConfig } from '../../src/grpc/service-config.ts';
+import { serviceConfig, type BalancerPolicy } from '../../src/grpc/service-config.ts';
 import { until } from '../helpers/coord-fixture.ts';
 import { answered, GrpcFixture } from './grpc-balancer-fixture.ts';
 
@@ -17,7 +17,7 @@ describe('client-side health checks', () => {
 
   const keyed = (i: number) => ({ 'x-user-id': `u${i}` });
 
-  const policies: LoadBalancingConfig[] = [{ p2c_ewma: {} }, { least_request: {} }, { weighted_round_robin: {} }, { random: {} }, { ring_hash: { hashKey: 'x-user-id' } }];
+  const policies: BalancerPolicy[] = [{ p2c_ewma: {} }, { least_request: {} }, { weighted_round_robin: {} }, { random: {} }, { ring_hash: { hashKey: 'x-user-id' } }];
   for (const policy of policies) {
     const name = Object.keys(policy)[0];
     it(`${name}: a NOT_SERVING endpoint gets no calls, and gets them again once SERVING`, async () => {

@@ -128,7 +128,7 @@ describe('the npm package', () => {
   });
 
   for (const resolution of ['node16', 'bundler']) {
-    test(`a strict TypeScript project (moduleResolution ${resolution}) type-checks against the shipped .d.ts`, async () => {
+    test(`a strict TypeScript project (moduleResolution ${resolution}) type-checks against the shipped .d.ts, typed services (typed-usage.ts) included`, async () => {
       const r = await node([TSC, '-p', `tsconfig.${resolution}.json`]);
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     });

@@ -1,66 +1,57 @@
-// shop.proto loaded with @grpc/proto-loader: service definitions for serve(), client classes for
-// calls, and the message types as TypeScript shapes (field names as in the .proto).
+// shop.proto loaded with @grpc/proto-loader, typed by what proto-loader-gen-types generated from it
+// (../generated, `npm run gen:types`): the service constructors serve() and client() take, and the
+// message types (field names as in the .proto, as the loader is told to keep them).
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from '../generated/shop.js';
+import type { Item__Output } from '../generated/shop/v1/Item.js';
+import type { Order__Output } from '../generated/shop/v1/Order.js';
+import type { Reservation__Output } from '../generated/shop/v1/Reservation.js';
+import type { Stock__Output } from '../generated/shop/v1/Stock.js';
+import type { User__Output } from '../generated/shop/v1/User.js';
 
 export const SHOP_PROTO = new URL('../proto/shop.proto', import.meta.url).pathname;
 /** Where `google/api/annotations.proto` lives (protobufjs ships it). */
 export const GOOGLE_API_INCLUDE = dirname(dirname(dirname(createRequire(import.meta.url).resolve('protobufjs/google/api/annotations.proto'))));
 
-export interface Item {
-  sku: string;
-  quantity: number;
-}
-export interface User {
-  id: string;
-  name: string;
-  email: string;
-  served_by: string;
-}
-export interface Stock {
-  sku: string;
-  available: number;
-  fencing_token: string;
-  served_by: string;
-}
-export interface Reservation {
-  order_id: string;
-  items: Item[];
-  released: boolean;
-  served_by: string;
-}
+// Messages as the services build and receive them (every field present: the loader fills defaults).
+export type Item = Item__Output;
+export type User = User__Output;
+export type Stock = Stock__Output;
+export type Reservation = Reservation__Output;
+/** Order.status: a string in the .proto; these are the values the order service writes. */
 export type OrderStatus = 'RESERVED' | 'PAID' | 'EXPIRED';
-export interface Order {
-  id: string;
-  user_id: string;
-  items: Item[];
-  status: OrderStatus;
-  created_at: string;
-  expires_at: string;
-  served_by: string;
-}
+export type Order = Omit<Order__Output, 'status'> & { status: OrderStatus };
 
-interface ShopPackage {
-  shop: { v1: { UserService: grpc.ServiceClientConstructor; InventoryService: grpc.ServiceClientConstructor; OrderService: grpc.ServiceClientConstructor } };
-}
+type Shop = ProtoGrpcType['shop']['v1'];
 
-let loaded: ShopPackage['shop']['v1'] | undefined;
+let loaded: Shop | undefined;
 
-/** The three services: `.service` for serve(), the constructor itself for clients. */
-export function shop(): ShopPackage['shop']['v1'] {
+/** The three services' generated constructors, for serve() and client(). */
+export function shop(): Shop {
   if (!loaded) {
+    // The same options the types were generated with (package.json's gen:types): keepCase, longs as strings, defaults.
     const def = protoLoader.loadSync(SHOP_PROTO, { keepCase: true, longs: String, defaults: true, includeDirs: [GOOGLE_API_INCLUDE] });
-    loaded = (grpc.loadPackageDefinition(def) as unknown as ShopPackage).shop.v1;
+    // The one cast: loadPackageDefinition is untyped; the generated ProtoGrpcType says what it returns.
+    loaded = (grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType).shop.v1;
   }
   return loaded;
 }
 
-/** A unary call as a promise (grpc-js clients are callback-based). */
-export function call<Req, Res>(client: grpc.Client, method: string, request: Req, options: grpc.CallOptions = {}): Promise<Res> {
-  const fn = (client as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: Res) => void) => void>)[method];
-  return new Promise((resolve, reject) => fn.call(client, request, new grpc.Metadata(), options, (e, v) => (e ? reject(e) : resolve(v))));
+/** A generated client's unary methods: the last overload is `(argument, callback) => ClientUnaryCall`. */
+type UnaryMethod<Req, Res> = (argument: Req, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches any request and response
+type UnaryMethodName<C> = { [K in keyof C]: C[K] extends UnaryMethod<any, any> ? K : never }[keyof C] & string;
+type RequestOf<F> = F extends UnaryMethod<infer Req, infer _Res> ? Req : never;
+type ResponseOf<F> = F extends UnaryMethod<infer _Req, infer Res> ? Res : never;
+
+/** A unary call as a promise (grpc-js clients are callback-based), typed by the generated client. */
+export function call<C extends grpc.Client, M extends UnaryMethodName<C>>(client: C, method: M, request: RequestOf<C[M]>, options: grpc.CallOptions = {}): Promise<ResponseOf<C[M]>> {
+  type Res = ResponseOf<C[M]>;
+  const fn = (client as unknown as Record<string, (r: unknown, m: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => void>)[method];
+  return new Promise((resolve, reject) => fn.call(client, request, new grpc.Metadata(), options, (e, v) => (e ? reject(e) : resolve(v!))));
 }
 
 /** A gRPC error with `code` for a handler to throw or pass to its callback. */

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Coord } from 'etcd-coord';
-import { clientInterceptors, serve, setup, type CoordServer } from 'etcd-coord/grpc';
+import { clientInterceptors, serve, setup, type CoordServer, type ServiceEntries, type ServiceSource } from 'etcd-coord/grpc';
 import { createObservability } from 'etcd-coord/observability';
 import { FAULTS, FaultsSchema } from './faults.ts';
 
@@ -22,20 +22,27 @@ export interface ServiceContext {
   log(line: string): void;
 }
 
-export interface ShopServiceOptions {
+export interface ShopServiceOptions<T extends readonly ServiceSource[]> {
   /** Registry name, the `etcd:///<name>` target clients use. */
   name: string;
-  /** Builds the `[definition, handlers]` pairs to serve. */
-  services(ctx: ServiceContext): ReadonlyArray<readonly [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>;
+  /** Builds the `[service, handlers]` pairs to serve; each one's handlers are checked against the service's generated types. */
+  services(ctx: ServiceContext): ServiceEntries<T>;
   /** Runs once serving; its promise is awaited on shutdown before the client closes. */
   background?(ctx: ServiceContext): Promise<void>;
 }
 
-/** A unary handler as an async function; throw a `grpcError(...)` to answer with that status. */
-export function unary<Req, Res>(fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+/** `any` as a type with no fields, so an unannotated request is a compile error instead of unchecked. */
+type Typed<T> = 0 extends 1 & T ? { 'give the request its generated type': never } : T;
+
+/**
+ * A unary handler as an async function; throw a `grpcError(...)` to answer with that status. Give
+ * the request its generated type (`GetUserRequest__Output`): TypeScript cannot infer it for a
+ * handler made by a generic function, and serve() then checks it against the service.
+ */
+export function unary<Req, Res>(fn: (request: Typed<Req>, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   // Returning the promise lets serve() see a rejection (a bug) and answer INTERNAL.
   return ((call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) =>
-    fn(call.request, call).then(
+    fn(call.request as Typed<Req>, call).then(
       (reply) => callback(null, reply),
       (e: Partial<grpc.ServiceError>) => {
         if (typeof e?.code === 'number') callback({ code: e.code, details: e.details ?? e.message });
@@ -45,7 +52,7 @@ export function unary<Req, Res>(fn: (request: Req, call: grpc.ServerUnaryCall<Re
 }
 
 /** Starts the service from the environment `coord dev` sets (COORD_ENDPOINTS, COORD_NAMESPACE, SHOP_ID). */
-export async function runService(options: ShopServiceOptions): Promise<void> {
+export async function runService<const T extends readonly ServiceSource[]>(options: ShopServiceOptions<T>): Promise<void> {
   const id = process.env.SHOP_ID ?? `${options.name}-${process.pid}`;
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${id}: ${line}\n`);
   const coord = connect({ endpoints: (process.env.COORD_ENDPOINTS ?? '127.0.0.1:2379').split(','), namespace: process.env.COORD_NAMESPACE, log });

@@ -1,0 +1,10 @@
+// Original file: examples/shop/proto/shop.proto
+
+
+export interface GetStockRequest {
+  'sku'?: (string);
+}
+
+export interface GetStockRequest__Output {
+  'sku': (string);
+}

@@ -1,0 +1,17 @@
+// Original file: examples/shop/proto/shop.proto
+
+import type { Item as _shop_v1_Item, Item__Output as _shop_v1_Item__Output } from '../../shop/v1/Item.js';
+
+export interface Reservation {
+  'order_id'?: (string);
+  'items'?: (_shop_v1_Item)[];
+  'released'?: (boolean);
+  'served_by'?: (string);
+}
+
+export interface Reservation__Output {
+  'order_id': (string);
+  'items': (_shop_v1_Item__Output)[];
+  'released': (boolean);
+  'served_by': (string);
+}
