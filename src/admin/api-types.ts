@@ -284,6 +284,11 @@ export interface QueueEntryView {
   key: string;
   /** Lease ID in lowercase hex: the last segment of the key. */
   lease: string;
+  /**
+   * Who it is: the registered instances (`name/id`) whose records share its lease, else the key's
+   * value (a holder may store its name there), else null.
+   */
+  instance: string | null;
   createRevision: number;
   /** The create revision: a holder's fencing token. */
   fencingToken: number;
