@@ -59,6 +59,8 @@ export interface ClusterView {
   members: MemberView[];
   /** Set when the member list could not be read (the other fields still are). */
   membersError?: string;
+  /** Set while etcd is unreachable: when these figures were read (the last time etcd answered). */
+  asOf?: string;
 }
 
 /** The Overview's counts of what lives in the namespace. */
@@ -114,6 +116,11 @@ export interface WatchState {
   revision: number;
   /** When the dashboard started watching (the `at` of every inexact ObservedTime). */
   since: string;
+  /**
+   * While not connected: when the watch was lost, i.e. the time the views were last known to be
+   * current (their age is counted from it); null while connected and before the first connection.
+   */
+  lostAt: string | null;
 }
 
 /**

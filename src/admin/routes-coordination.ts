@@ -44,6 +44,8 @@ export function coordinationRoutes(app: FastifyInstance, ctx: AdminContext): voi
 }
 
 async function leaseTtls(ctx: AdminContext, keys: QueueKey[]): Promise<Map<string, { granted: number; remaining: number }>> {
+  // While etcd is unreachable the last known queues show without TTLs rather than wait for each look-up to time out.
+  if (ctx.live.stale) return new Map();
   const ids = [...new Set(keys.map((k) => k.lease).filter((l) => l !== '0'))].slice(0, MAX_LEASE_LOOKUPS);
   const out = new Map<string, { granted: number; remaining: number }>();
   await Promise.all(
