@@ -65,14 +65,19 @@ function cause(e: NodeJS.ErrnoException): string {
 function reach(e: Endpoint, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: e.host, port: e.port });
+    let settled = false;
     const done = (err?: string) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (err === undefined) resolve();
       else reject(new Error(`${e.text} (${err})`));
     };
-    const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+    // Decided after the I/O already pending: when module loading has blocked the event loop past
+    // the deadline, a refusal that arrived meanwhile is the answer, not a timeout.
+    const timer = setTimeout(() => setImmediate(() => done(`no answer within ${timeoutMs} ms`)), timeoutMs);
     const onAbort = () => done('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => done());
