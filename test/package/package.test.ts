@@ -194,7 +194,8 @@ describe('the npm package', () => {
     assert.deepEqual([unreachable.code, unreachable.stderr], [1, 'coord: cannot reach etcd at 127.0.0.1:1 (connection refused)\n']);
     const malformed = await npx(['kv', 'get', 'x', '--endpoints', 'not-a-host:xx']);
     assert.deepEqual([malformed.code, malformed.stderr], [2, "coord: --endpoints: 'not-a-host:xx' is not host:port (the port must be a number from 1 to 65535)\n"]);
-    const version = await npx(['--version']);
+    // npx takes a --version before the package name as its own: `--` hands it to coord.
+    const version = await run('npx', ['--no', '--', 'coord', '--version'], { cwd: app, timeoutMs: 60_000 });
     assert.deepEqual([version.code, version.stdout], [0, `${(JSON.parse(readFileSync(join(app, 'node_modules/etcd-coord/package.json'), 'utf8')) as { version: string }).version}\n`]);
   });
 });
