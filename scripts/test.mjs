@@ -1,11 +1,15 @@
 // `npm test`: type-check, every test file (unit, conformance, integration) under node's test
 // runner, then the import-cycle check. Extra arguments narrow the run to matching test files.
+// `--node-line`: only what differs between Node lines, the unit tests (src/**/*.test.ts) and the
+// package tests (test/package/), without type-check and cycle check; .ci/run runs it on every
+// supported Node line but the newest, which runs everything.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const filters = process.argv.slice(2);
+const nodeLine = process.argv.includes('--node-line');
+const filters = process.argv.slice(2).filter((a) => a !== '--node-line');
 
 function run(label, cmd, args, timeoutMs) {
   console.log(`\n▶ ${label}`);
@@ -34,9 +38,12 @@ function walk(dir, out = []) {
 const files = ['src', 'test']
   .flatMap((d) => walk(join(root, d)))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .filter((f) => !nodeLine || f.startsWith('src/') || f.startsWith('test/package/'))
   .sort();
+const everything = filters.length === 0 && !nodeLine;
 
-if (filters.length === 0) {
+console.log(`node ${process.version}`);
+if (everything) {
   run('type-check (tsc --noEmit)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', '.']);
   run('type-check dashboard (tsc --noEmit -p dashboard)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'dashboard']);
 }
@@ -47,4 +54,4 @@ run(`tests (${files.length} files)`, process.execPath, [
   '--test-concurrency=2',
   ...files,
 ], Number(process.env.COORD_TEST_TIMEOUT_MIN ?? 13) * 60_000);
-if (filters.length === 0) run('import-cycle check', process.execPath, [join(root, 'scripts/check-cycles.mjs')]);
+if (everything) run('import-cycle check', process.execPath, [join(root, 'scripts/check-cycles.mjs')]);

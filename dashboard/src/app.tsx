@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AdminInfo } from '../../src/admin/api-types.ts';
 import { ApiFailure, auth, get, onAuthChange } from './api.ts';
-import { ErrorBox, InfoContext } from './components.tsx';
+import { ErrorBox, InfoContext, useNow } from './components.tsx';
+import { clock, duration } from './format.ts';
 import { live, useLiveState } from './live.ts';
 import { Login } from './login.tsx';
 import { ConfigDetailPage } from './pages/config-detail.tsx';
@@ -86,12 +87,23 @@ function Shell({ info }: { info: AdminInfo }) {
         {!state.stream && state.failing && <div class="banner warn" data-testid="stream-down">Live updates paused: reconnecting to the admin server…</div>}
         {state.stream && state.watch && !state.watch.connected && (
           <div class="banner error" data-testid="etcd-down">
-            etcd is unreachable: the pages show the last known state.
+            etcd is unreachable: the pages show the last known state
+            {state.watch.lostAt && <LastKnown lostAt={state.watch.lostAt} revision={state.watch.revision} />}.
           </div>
         )}
         <Page path={path} />
       </main>
     </div>
+  );
+}
+
+/** ", revision 42, as of 10:31:05 (2m 10s old)": when the shown state was last known current. */
+function LastKnown({ lostAt, revision }: { lostAt: string; revision: number }) {
+  const now = useNow();
+  return (
+    <span data-testid="last-known" title={new Date(lostAt).toLocaleString()}>
+      , revision {revision}, as of {clock(lostAt)} ({duration(now - Date.parse(lostAt))} old)
+    </span>
   );
 }
 

@@ -59,6 +59,8 @@ export interface ClusterView {
   members: MemberView[];
   /** Set when the member list could not be read (the other fields still are). */
   membersError?: string;
+  /** Set while etcd is unreachable: when these figures were read (the last time etcd answered). */
+  asOf?: string;
 }
 
 /** The Overview's counts of what lives in the namespace. */
@@ -114,6 +116,11 @@ export interface WatchState {
   revision: number;
   /** When the dashboard started watching (the `at` of every inexact ObservedTime). */
   since: string;
+  /**
+   * While not connected: when the watch was lost, i.e. the time the views were last known to be
+   * current (their age is counted from it); null while connected and before the first connection.
+   */
+  lostAt: string | null;
 }
 
 /**
@@ -284,6 +291,11 @@ export interface QueueEntryView {
   key: string;
   /** Lease ID in lowercase hex: the last segment of the key. */
   lease: string;
+  /**
+   * Who it is: the registered instances (`name/id`) whose records share its lease, else the key's
+   * value (a holder may store its name there), else null.
+   */
+  instance: string | null;
   createRevision: number;
   /** The create revision: a holder's fencing token. */
   fencingToken: number;

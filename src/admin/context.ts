@@ -18,4 +18,6 @@ export interface AdminContext {
   readonly streams: Set<() => void>;
   /** Who a change is attributed to when the request names no author. */
   readonly defaultAuthor: string;
+  /** One line per notable event (AdminOptions.log). */
+  readonly log: (line: string) => void;
 }

@@ -108,6 +108,7 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
       },
       streams: new Set(),
       defaultAuthor: options.author ?? 'dashboard',
+      log,
     };
     let dashboard: ServerOptions['dashboard'] = { unavailable: 'the dashboard is turned off for this server' };
     if (options.dashboard ?? true) {

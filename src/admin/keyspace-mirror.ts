@@ -52,6 +52,8 @@ export class KeyspaceMirror {
   private synced = false;
   revision = 0;
   connected = false;
+  /** When the watch was last lost (the views were current until then); null while connected. */
+  lostAt: string | null = null;
   readonly since = new Date().toISOString();
   /** Resolves after the first successful read; never rejects (retries while etcd is unreachable). */
   readonly ready: Promise<void>;
@@ -162,6 +164,7 @@ export class KeyspaceMirror {
   private setConnected(v: boolean): void {
     if (this.connected === v) return;
     this.connected = v;
+    this.lostAt = v || this.revision === 0 ? null : new Date().toISOString();
     this.states.emit(v);
   }
 

@@ -26,15 +26,22 @@ export class LiveView {
   }
 
   state(): WatchState {
-    return { connected: this.mirror.connected, revision: this.mirror.revision, since: this.mirror.since };
+    return { connected: this.mirror.connected, revision: this.mirror.revision, since: this.mirror.since, lostAt: this.mirror.lostAt };
+  }
+
+  /** True while etcd is unreachable after the views were current once: they show the last known state. */
+  get stale(): boolean {
+    return !this.mirror.connected && this.mirror.lostAt !== null;
   }
 
   /**
-   * Waits until the views reflect etcd: at once while the watch is connected; otherwise etcd must
-   * answer (else the 'unavailable' error, a 503) and the first read must complete.
+   * Waits until the views reflect etcd: at once while the watch is connected, and at once while
+   * etcd is unreachable after they were current once (they then show the last known state, and
+   * state().lostAt says since when). Before the first read, etcd must answer (else the
+   * 'unavailable' error, a 503) and the first read must complete.
    */
   async fresh(): Promise<void> {
-    if (this.mirror.connected) return;
+    if (this.mirror.connected || this.stale) return;
     await this.client.status();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((r) => (timer = setTimeout(r, this.client.requestTimeoutMs)));

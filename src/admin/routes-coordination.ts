@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CoordinationView, ElectionView, LockView, QueueEntryView, SemaphoreView } from './api-types.ts';
 import type { AdminContext } from './context.ts';
+import { instancesByLease, ownerOf } from './lock-holders.ts';
 import { holderCount, permitsOf, queuesOf, type QueueKey } from './queue-tracker.ts';
 
 /** Lease TTL look-ups per request at most; past it the rest show no TTL rather than stall the page. */
@@ -12,10 +13,12 @@ export function coordinationRoutes(app: FastifyInstance, ctx: AdminContext): voi
     await ctx.live.fresh();
     const { mirror, tracker } = ctx.live;
     const queues = { locks: queuesOf(mirror, 'locks'), semaphores: queuesOf(mirror, 'semaphores'), elections: queuesOf(mirror, 'elections') };
+    const byLease = instancesByLease(mirror.list('services'), mirror.ns);
     const ttls = await leaseTtls(ctx, [...queues.locks.values(), ...queues.semaphores.values(), ...queues.elections.values()].flat());
     const entry = (k: QueueKey, holder: boolean): QueueEntryView => ({
       key: k.key,
       lease: k.leaseHex,
+      instance: ownerOf(k, byLease),
       createRevision: k.createRevision,
       fencingToken: k.createRevision,
       value: k.value.toString(),
@@ -41,6 +44,8 @@ export function coordinationRoutes(app: FastifyInstance, ctx: AdminContext): voi
 }
 
 async function leaseTtls(ctx: AdminContext, keys: QueueKey[]): Promise<Map<string, { granted: number; remaining: number }>> {
+  // While etcd is unreachable the last known queues show without TTLs rather than wait for each look-up to time out.
+  if (ctx.live.stale) return new Map();
   const ids = [...new Set(keys.map((k) => k.lease).filter((l) => l !== '0'))].slice(0, MAX_LEASE_LOOKUPS);
   const out = new Map<string, { granted: number; remaining: number }>();
   await Promise.all(

@@ -13,10 +13,12 @@ const eventsQuery = z.object({ after: z.coerce.number().int().nonnegative().opti
 export function overviewRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get('/api/info', async () => ctx.info);
 
-  app.get('/api/overview', async (): Promise<Overview> => {
-    const { coord, live } = ctx;
+  // The last figures etcd gave, served while it is unreachable (with their time) beside the
+  // mirror's last known state, so a page opened during an outage still shows the cluster.
+  let last: { cluster: ClusterView; leases: number | null; configKeys: number } | undefined;
+  const read = async () => {
+    const { coord } = ctx;
     const status = await coord.etcd.status();
-    await live.fresh();
     const cluster: ClusterView = {
       kind: status.version.endsWith('-coord') ? 'coord store' : 'etcd',
       version: status.version,
@@ -34,7 +36,25 @@ export function overviewRoutes(app: FastifyInstance, ctx: AdminContext): void {
     ]);
     if (members instanceof Error) cluster.membersError = members.message;
     else cluster.members = members;
-    return { cluster, counts: counts(ctx, leases, config.count), events: live.feed.recent(), watch: live.state() };
+    last = { cluster: { ...cluster, asOf: new Date().toISOString() }, leases, configKeys: config.count };
+    return { cluster, leases, configKeys: config.count };
+  };
+  // Read once each time the watch (re)connects, so there are figures to show if etcd then goes.
+  ctx.live.mirror.onConnected((up) => {
+    if (up) {
+      read().catch((e: Error) => {
+        // Only the cached figures are older for it: the next page load or reconnection reads again.
+        ctx.log(`admin: overview figures not read on reconnect (${e.message})`);
+      });
+    }
+  });
+
+  app.get('/api/overview', async (): Promise<Overview> => {
+    const { live } = ctx;
+    if (live.stale && last) return { cluster: last.cluster, counts: counts(ctx, last.leases, last.configKeys), events: live.feed.recent(), watch: live.state() };
+    const { cluster, leases, configKeys } = await read();
+    await live.fresh();
+    return { cluster, counts: counts(ctx, leases, configKeys), events: live.feed.recent(), watch: live.state() };
   });
 
   app.get('/api/events', async (req, reply) => {

@@ -35,6 +35,8 @@ export function servicesRoutes(app: FastifyInstance, ctx: AdminContext): void {
     }
     const services = [...byName].map(([name, instances]) => serviceView(name, instances, 'coord'));
     const revision = ctx.live.mirror.revision;
+    // Foreign registries are read per request, not mirrored: nothing to show of them while etcd is down.
+    if (ctx.live.stale) return { revision, services, foreignError: 'the foreign-format registries could not be read: etcd is unreachable' };
     try {
       for (const f of await listForeign(ctx)) services.push(serviceView(f.name, f.instances, f.format, f.prefix));
     } catch (e) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { ConfigFormat } from '../config/config-codec.ts';
+import { FORMATS, type ConfigFormat } from '../config/config-codec.ts';
 import type { ConfigValue } from '../config/config-record.ts';
 import { action, connectFrom, intArg, printTable, stderrLog, untilSignal, UsageError, withConnection, type ConnectionFlags } from './common.ts';
 
@@ -18,6 +18,28 @@ function splitPath(path: string): [string, string] {
   const i = path.indexOf('/');
   if (i <= 0 || i === path.length - 1) throw new UsageError(`config path must be <namespace>/<key>, got '${path}'`);
   return [path.slice(0, i), path.slice(i + 1)];
+}
+
+/**
+ * The format a published text is stored in: --format; else the file's extension; else JSON when it
+ * looks like a JSON object or array (so `publish app/greet '{"greeting":"Hello"}'` is an object to
+ * its subscribers, not a string), text otherwise. JSON-looking input that does not parse is refused
+ * rather than silently stored as text.
+ */
+function publishFormat(raw: string, f: ConfigFlags): ConfigFormat {
+  if (f.format !== undefined) {
+    if (!(FORMATS as string[]).includes(f.format)) throw new UsageError(`--format must be json, yaml or text, got '${f.format}'`);
+    return f.format as ConfigFormat;
+  }
+  const ext = f.file?.match(/\.(json|ya?ml|txt)$/)?.[1];
+  if (ext) return ext === 'json' ? 'json' : ext === 'txt' ? 'text' : 'yaml';
+  if (!/^\s*[[{]/.test(raw)) return 'text';
+  try {
+    JSON.parse(raw);
+  } catch (e) {
+    throw new UsageError(`the value looks like JSON but does not parse (${(e as Error).message}); pass --format text to publish it as text`);
+  }
+  return 'json';
 }
 
 const meta = (v: ConfigValue) => ({ version: v.version, revision: v.revision, format: v.format, author: v.author, message: v.message, publishedAt: v.publishedAt });
@@ -50,7 +72,7 @@ export function registerConfigCommands(program: Command): void {
     config
       .command('publish <namespace/key> [value]')
       .option('--file <path>', 'read the value from a file')
-      .option('--format <fmt>', 'json | yaml | text (default: from the file extension, else text)')
+      .option('--format <fmt>', 'json | yaml | text (default: from the file extension; else json when the value starts with { or [, text otherwise)')
       .option('--author <name>', 'who publishes', process.env.USER ?? 'cli')
       .option('--message <text>', 'why')
       .option('--expect-version <n>', 'fail unless the current version is n (0: must not exist)'),
@@ -61,13 +83,11 @@ export function registerConfigCommands(program: Command): void {
         const [ns, key] = splitPath(path);
         if ((value === undefined) === (f.file === undefined)) throw new UsageError('give either a value or --file');
         const raw = f.file ? readFileSync(f.file, 'utf8') : value!;
-        const fromExt = f.file?.match(/\.(json|ya?ml)$/)?.[1];
-        const format = (f.format ?? (fromExt ? (fromExt === 'json' ? 'json' : 'yaml') : 'text')) as ConfigFormat;
-        if (!['json', 'yaml', 'text'].includes(format)) throw new UsageError(`--format must be json, yaml or text, got '${format}'`);
+        const format = publishFormat(raw, f);
         const c = connectFrom(f);
         try {
           const v = await c.config.publish(ns, key, raw, { format, author: f.author, message: f.message, expectedVersion: intArg('--expect-version', f.expectVersion) });
-          console.log(f.json ? JSON.stringify(meta(v)) : `published ${path} version ${v.version} (revision ${v.revision})`);
+          console.log(f.json ? JSON.stringify(meta(v)) : `published ${path} version ${v.version} as ${v.format} (revision ${v.revision})`);
         } finally {
           c.close();
         }
@@ -83,7 +103,7 @@ export function registerConfigCommands(program: Command): void {
         try {
           const h = await c.config.history(ns, key, { limit: intArg('--limit', f.limit) });
           if (f.json) console.log(JSON.stringify(h.map((v) => ({ ...meta(v), raw: v.raw }))));
-          else printTable(['version', 'published', 'author', 'message'], h.map((v) => [String(v.version), v.publishedAt, v.author, v.message]));
+          else printTable(['version', 'format', 'published', 'author', 'message'], h.map((v) => [String(v.version), v.format, v.publishedAt, v.author, v.message]));
         } finally {
           c.close();
         }

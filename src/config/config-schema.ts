@@ -49,13 +49,17 @@ export async function sharedSchema(ctx: ConfigContext, ref: ConfigRef, signal?: 
 }
 
 /**
- * Checks a JSON or YAML value against the key's shared schema, if there is one; a 'validation'
- * CoordError lists every failing path. Text values are not checked.
+ * Checks a value against the key's shared schema, if there is one; a 'validation' CoordError lists
+ * every failing path. A text value is checked as the string it is, because that is what every
+ * subscriber of the key then reads: text where the schema wants an object is refused here rather
+ * than logged as invalid by each typed subscriber.
  */
 export async function checkSharedSchema(ctx: ConfigContext, ref: ConfigRef, format: ConfigFormat, raw: string, signal?: AbortSignal): Promise<void> {
-  if (format === 'text') return;
   const schema = await sharedSchema(ctx, ref, signal);
   if (!schema) return;
   const r = schema.safeParse(parseValue(raw, format, ref.where));
-  if (!r.success) throw new CoordError('validation', `${ref.where}: invalid value (checked against the schema shared at ${ref.schema}): ${issues(r.error)}`);
+  if (!r.success) {
+    const hint = format === 'text' ? ' (the value was given as text; JSON or YAML needs its format)' : '';
+    throw new CoordError('validation', `${ref.where}: invalid value (checked against the schema shared at ${ref.schema}): ${issues(r.error)}${hint}`);
+  }
 }

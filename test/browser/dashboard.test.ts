@@ -2,13 +2,14 @@
 // page opens and shows live state; a config change published through the editor reaches a
 // library subscriber and is rolled back; a drain from the Services page reaches discovery; a
 // revoked registration vanishes without a reload; services in Go registry layouts are listed marked
-// with their format; token login; read-only mode. Screenshots go to test-results/.
+// with their format; with etcd down a new page shows the last known state; token login; read-only mode. Screenshots go to test-results/.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, requireChromium, SHOTS } from './browser-fixture.ts';
 import { startAdmin, type AdminOptions } from '../../src/admin/index.ts';
 import { connect, type ConfigValue, type Coord } from '../../src/index.ts';
+import type { CoordinationView, Overview } from '../../src/admin/api-types.ts';
 import { startStore } from '../../src/store/index.ts';
 import { encodeGrpcGo } from '../../src/registry/registry-format-grpc-go.ts';
 import { waitFor } from '../integration/admin-fixture.ts';
@@ -255,6 +256,48 @@ describe('dashboard in Chromium', { skip: requireChromium() }, () => {
     // Foreign records are not on the admin's watch: the page polls, so a removed one goes without a reload.
     await raw.etcd.delete(kratosKey);
     await kratosCard.waitFor({ state: 'detached' });
+  });
+
+  it('with etcd down, a freshly opened page shows the last known state, its age, and lock holders by instance', async (t) => {
+    // Its own store, to stop: the others share one.
+    const own = await startStore({ listen: '127.0.0.1:0' });
+    let ownOpen = true;
+    t.after(async () => {
+      if (ownOpen) await own.close();
+    });
+    const ns = `/ui-t${++n}/`;
+    const admin = await startAdmin({ endpoints: own.endpoint, namespace: ns, requestTimeoutMs: 1000 });
+    t.after(() => admin.close());
+    const lib = connect({ endpoints: own.endpoint, namespace: ns });
+    t.after(() => lib.close());
+    await lib.register({ id: 'orders-1', name: 'orders', version: '1.4.0', endpoints: ['grpc://127.0.0.1:5001'] });
+    // A holder sharing its registration's lease (one session for both, as Go services hold one
+    // concurrency.Session), so the lock page can name it by instance.
+    const lease = (await lib.etcd.get(`${ns}services/orders/orders-1`))!.lease;
+    await lib.etcd.put(`${ns}locks/inventory/sku-42/${BigInt(lease).toString(16)}`, '', { lease });
+    const api = async <T,>(path: string): Promise<T> => (await (await fetch(`${admin.url}api/${path}`)).json()) as T;
+    await waitFor(async () => (await api<CoordinationView>('coordination')).locks[0]?.holder?.instance === 'orders/orders-1', T, 'the admin server to see the lock');
+    await waitFor(async () => (await api<Overview>('overview')).counts.instances === 1, T, 'the admin server to see the instance');
+
+    await own.close();
+    ownOpen = false;
+    await waitFor(async () => (await api<Overview>('overview')).watch.connected === false, T, 'the admin server to notice etcd is gone');
+
+    const context = await browser!.newContext({ viewport: { width: 1400, height: 700 } });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    page.setDefaultTimeout(T);
+    await page.goto(admin.url);
+    await page.getByTestId('etcd-down').getByTestId('last-known').waitFor();
+    assert.match((await page.getByTestId('etcd-down').textContent()) ?? '', /^etcd is unreachable: the pages show the last known state, revision \d+, as of .+ \((\d+s|\d+m \d+s) old\)\.$/);
+    await page.getByTestId('count-instances').getByText('1', { exact: true }).waitFor();
+    await page.getByTestId('cluster-as-of').waitFor();
+    await shot(page, 'etcd-down-overview');
+    await page.getByTestId('nav-services').click();
+    await page.getByTestId('instance-orders-1').waitFor();
+    await page.getByTestId('nav-locks').click();
+    await page.getByTestId('lock-inventory/sku-42').getByTestId('holder-instance').getByText('orders/orders-1').waitFor();
+    await shot(page, 'etcd-down-locks');
   });
 
   it('asks for the token when the server requires one', async (t) => {

@@ -42,9 +42,9 @@ function killQuietly(pid: number | undefined, signal: NodeJS.Signals): void {
 // Only what the test passes decides the endpoints and namespace.
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COORD_')));
 
-/** Starts `coord ARGS`; the result is for long-running commands, runCli() for one-shot ones. */
-export function startCli(args: readonly string[]): CliChild {
-  const child = spawn(process.execPath, [COORD_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+/** Starts `coord ARGS` (with `extraEnv` added); the result is for long-running commands, runCli() for one-shot ones. */
+export function startCli(args: readonly string[], extraEnv: Record<string, string> = {}): CliChild {
+  const child = spawn(process.execPath, [COORD_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...extraEnv } });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not spawn coord');
   running.add(child);
@@ -128,8 +128,8 @@ export function startCli(args: readonly string[]): CliChild {
 }
 
 /** Runs `coord ARGS` to completion; SIGKILLs it and rejects after `timeoutMs`. */
-export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
-  return startCli(args).exit(timeoutMs);
+export function runCli(args: readonly string[], timeoutMs = 30_000, extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  return startCli(args, extraEnv).exit(timeoutMs);
 }
 
 /** SIGKILLs every coord process started here that is still running, and waits for them. */

@@ -55,7 +55,7 @@ export interface Packed {
 
 /** `npm pack` into `destination` (runs prepack, i.e. `npm run build`). */
 export async function pack(destination: string): Promise<Packed> {
-  const r = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: ROOT, timeoutMs: 300_000 });
+  const r = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: ROOT, timeoutMs: 600_000 });
   if (r.code !== 0) throw new Error(`npm pack failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   // Lifecycle output (the build) precedes the JSON report on stdout.
   const report = JSON.parse(r.stdout.slice(r.stdout.search(/^\[\s*\{\s*"id"/m))) as Array<{ filename: string; files: Array<{ path: string }>; size: number; unpackedSize: number }>;
@@ -65,9 +65,10 @@ export async function pack(destination: string): Promise<Packed> {
 
 /**
  * Makes `dir` a project (`"type": "module"` unless `type` says otherwise) depending on the packed
- * tarball, and installs it with `npm ci --offline`.
+ * tarball, and installs it with `npm ci --offline` under the `node` first on PATH (npm checks
+ * engines against the Node it runs on). Resolves with npm's output, warnings included.
  */
-export async function installTarball(dir: string, tarball: string, type: 'module' | 'commonjs' = 'module'): Promise<void> {
+export async function installTarball(dir: string, tarball: string, type: 'module' | 'commonjs' = 'module'): Promise<RunResult> {
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean; link?: boolean }> };
   const coord = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
   const spec = `file:${tarball}`;
@@ -81,6 +82,7 @@ export async function installTarball(dir: string, tarball: string, type: 'module
   }
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'coord-consumer', private: true, type, dependencies: { [coord.name as string]: spec } }, null, 2));
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'coord-consumer', lockfileVersion: 3, requires: true, packages }, null, 2));
-  const r = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, timeoutMs: 300_000 });
+  const r = await run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=warn'], { cwd: dir, timeoutMs: 300_000 });
   if (r.code !== 0) throw new Error(`npm ci --offline of the packed tarball failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r;
 }

@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { z } from 'zod';
 import { connect, type Coord } from '../../src/index.ts';
 import { killAllCli, runCli, startCli, type CliChild, type CliResult } from '../helpers/cli-process.ts';
 import { until } from '../helpers/coord-fixture.ts';
+import { compare, op } from '../../src/client/etcd-client.ts';
 import { requireEtcd, startEtcd } from '../helpers/etcd-process.ts';
 import { makeTempDir, removeTempDir, startStoreProcess } from '../helpers/store-process.ts';
 
@@ -203,7 +205,7 @@ for (const server of servers) {
       const v1 = '{\n  "pool": 10\n}\n';
       writeFileSync(file, v1);
       const pub1 = ok(await coord('config', 'publish', 'shop/db.json', '--file', file, '--author', 'ana', '--message', 'init'));
-      const rev1 = Number(/^published shop\/db\.json version 1 \(revision (\d+)\)\n$/.exec(pub1)?.[1]);
+      const rev1 = Number(/^published shop\/db\.json version 1 as json \(revision (\d+)\)\n$/.exec(pub1)?.[1]);
       assert.ok(rev1 > 0, pub1);
       const [raw, json] = await Promise.all([coord('config', 'get', 'shop/db.json'), coord('config', 'get', 'shop/db.json', '--json')]);
       assert.equal(ok(raw), v1);
@@ -212,12 +214,12 @@ for (const server of servers) {
       assert.deepEqual(got, { version: 1, revision: rev1, format: 'json', author: 'ana', message: 'init', publishedAt: got.publishedAt, value: { pool: 10 } });
 
       const v2 = '{\n  "pool": 20\n}';
-      assert.match(ok(await coord('config', 'publish', 'shop/db.json', v2, '--format', 'json', '--expect-version', '1', '--author', 'bob', '--message', 'bigger')), /^published shop\/db\.json version 2 \(revision \d+\)\n$/);
+      assert.match(ok(await coord('config', 'publish', 'shop/db.json', v2, '--format', 'json', '--expect-version', '1', '--author', 'bob', '--message', 'bigger')), /^published shop\/db\.json version 2 as json \(revision \d+\)\n$/);
       const conflict = await coord('config', 'publish', 'shop/db.json', '{"pool": 30}', '--format', 'json', '--expect-version', '1', '--author', 'eve');
       assert.deepEqual([conflict.code, conflict.stdout, conflict.stderr], [1, '', 'coord: config shop/db.json: expected version 1, but the current version is 2\n']);
 
       const [history, historyJson, diff] = await Promise.all([coord('config', 'history', 'shop/db.json'), coord('config', 'history', 'shop/db.json', '--json'), coord('config', 'diff', 'shop/db.json', '1', '2')]);
-      assert.deepEqual(cells(ok(history)), [['VERSION', 'PUBLISHED', 'AUTHOR', 'MESSAGE'], ['2', JSON.parse(historyJson.stdout)[0].publishedAt, 'bob', 'bigger'], ['1', got.publishedAt, 'ana', 'init']]);
+      assert.deepEqual(cells(ok(history)), [['VERSION', 'FORMAT', 'PUBLISHED', 'AUTHOR', 'MESSAGE'], ['2', 'json', JSON.parse(historyJson.stdout)[0].publishedAt, 'bob', 'bigger'], ['1', 'json', got.publishedAt, 'ana', 'init']]);
       assert.deepEqual(JSON.parse(ok(historyJson)).map((v: { version: number; raw: string; author: string }) => [v.version, v.raw, v.author]), [[2, v2, 'bob'], [1, v1, 'ana']]);
       assert.equal(ok(diff), ' {\n-  "pool": 10\n+  "pool": 20\n }\n');
 
@@ -230,6 +232,85 @@ for (const server of servers) {
       assert.equal(out, `--- version 3 (carol: rollback to v1)\n${v1}\n--- version 4 (dave: more)\n{"pool": 40}\n`);
       const r = await w.interrupt('SIGINT');
       assert.deepEqual([r.code, r.stderr], [0, '']);
+    });
+
+    it('config publish: JSON-looking input is published as JSON and checked against the shared schema; history shows the format', async (t) => {
+      const { ns, coord, lib } = ctx(t);
+      const greet = lib.config.typed('app', 'greet', z.object({ greeting: z.string() }));
+      await greet.shareSchema();
+      const pub = ok(await coord('config', 'publish', 'app/greet', '{"greeting":"Hello"}'));
+      const rev = Number(/^published app\/greet version 1 as json \(revision (\d+)\)\n$/.exec(pub)?.[1]);
+      assert.ok(rev > 0, pub);
+      assert.deepEqual((await greet.get())?.value, { greeting: 'Hello' }, 'a typed subscriber reads an object');
+
+      const schemaAt = `config app/greet: invalid value (checked against the schema shared at ${ns}config-schema/app/greet)`;
+      const [text, forcedText, wrongField, broken] = await Promise.all([
+        coord('config', 'publish', 'app/greet', 'Hello'),
+        coord('config', 'publish', 'app/greet', '{"greeting":"Hi"}', '--format', 'text'),
+        coord('config', 'publish', 'app/greet', '{"greting":"Hi"}'),
+        coord('config', 'publish', 'app/greet', '{"greeting":'),
+      ]);
+      const textError = `coord: ${schemaAt}: (root): Invalid input: expected object, received string (the value was given as text; JSON or YAML needs its format)\n`;
+      assert.deepEqual([text.code, text.stdout, text.stderr], [1, '', textError]);
+      assert.deepEqual([forcedText.code, forcedText.stdout, forcedText.stderr], [1, '', textError]);
+      assert.deepEqual([wrongField.code, wrongField.stdout, wrongField.stderr], [1, '', `coord: ${schemaAt}: greeting: Invalid input: expected string, received undefined\n`]);
+      assert.deepEqual(
+        [broken.code, broken.stdout, broken.stderr],
+        [2, '', `coord: the value looks like JSON but does not parse (${jsonError('{"greeting":')}); pass --format text to publish it as text\n`],
+      );
+
+      // Without a shared schema, plain words are text and a JSON array is JSON.
+      ok(await coord('config', 'publish', 'app/motd', 'Hello there', '--author', 'ana'));
+      ok(await coord('config', 'publish', 'app/motd', '[1, 2]', '--author', 'ana'));
+      const history = await coord('config', 'history', 'app/motd', '--json');
+      const [v2, v1] = JSON.parse(ok(history)) as { publishedAt: string }[];
+      assert.deepEqual(cells(ok(await coord('config', 'history', 'app/motd'))), [
+        ['VERSION', 'FORMAT', 'PUBLISHED', 'AUTHOR', 'MESSAGE'],
+        ['2', 'json', v2.publishedAt, 'ana'],
+        ['1', 'text', v1.publishedAt, 'ana'],
+      ]);
+      assert.deepEqual((await lib.config.get('app', 'motd'))?.value, [1, 2]);
+    });
+
+    it('locks lists holder and waiters with instance, lease and fencing token; the environment gives the connection', async (t) => {
+      const { ns, coord, lib } = ctx(t);
+      const reg = await lib.register({ id: 'a1', name: 'api', endpoints: ['grpc://127.0.0.1:5001'] });
+      t.after(() => reg.deregister());
+      // A holder sharing its registration's lease, as a Go service holding one concurrency.Session
+      // for its registry key and its mutex does: the lock key is <prefix>/<lease-hex>.
+      const lease = (await lib.etcd.get(`${ns}services/api/a1`))!.lease;
+      const holderKey = `${ns}locks/jobs/${BigInt(lease).toString(16)}`;
+      await lib.etcd.txn({ compare: [compare.createRevision(holderKey, '=', 0)], success: [op.put(holderKey, '', { lease })] });
+      const [w1, w2, w3] = [0, 1, 2].map(() => connect({ endpoints: lib.etcd.endpoints, namespace: ns }));
+      t.after(() => Promise.all([w1, w2, w3].map((c) => c.close())));
+      const waiting1 = w1.lock('jobs');
+      await until(async () => (await lib.etcd.range(`${ns}locks/jobs/`, { prefix: true, countOnly: true })).count === 2, 30_000, 'the first waiter');
+      const waiting2 = w2.lock('jobs', { value: 'worker-7' });
+      await until(async () => (await lib.etcd.range(`${ns}locks/jobs/`, { prefix: true, countOnly: true })).count === 3, 30_000, 'the second waiter');
+      const nightly = await w3.lock('jobs/nightly');
+
+      const keys = (await lib.etcd.range(`${ns}locks/jobs/`, { prefix: true, sort: { target: 'create', order: 'ascend' } })).kvs.filter((k) => !k.key.includes('/nightly/'));
+      const [h, a, b] = keys.map((k) => ({ lease: k.key.split('/').pop()!, token: String(k.createRevision) }));
+      const nightlyLease = nightly.key.split('/').pop()!;
+      const env = { COORD_ENDPOINTS: lib.etcd.endpoints.join(','), COORD_NAMESPACE: ns };
+      const [all, one, json] = await Promise.all([runCli(['locks'], 30_000, env), runCli(['locks', 'jobs'], 30_000, env), runCli(['locks', 'jobs', '--json'], 30_000, env)]);
+      const header = ['LOCK', 'STATE', 'INSTANCE', 'LEASE', 'FENCING TOKEN'];
+      const jobs = [
+        ['jobs', 'holds', 'api/a1', h.lease, h.token],
+        ['jobs', 'waits (1)', '-', a.lease, a.token],
+        ['jobs', 'waits (2)', 'worker-7', b.lease, b.token],
+      ];
+      assert.deepEqual(cells(ok(all)), [header, ...jobs, ['jobs/nightly', 'holds', '-', nightlyLease, String(nightly.fencingToken)]]);
+      assert.deepEqual(cells(ok(one)), [header, ...jobs]);
+      const got = JSON.parse(ok(json));
+      const entry = (k: { lease: string; token: string }, instance: string | null) => ({ key: `${ns}locks/jobs/${k.lease}`, lease: k.lease, instance, createRevision: Number(k.token), fencingToken: Number(k.token) });
+      assert.deepEqual(got, { revision: got.revision, locks: [{ name: 'jobs', holder: entry(h, 'api/a1'), waiters: [entry(a, null), entry(b, 'worker-7')] }] });
+      assert.deepEqual([(await coord('locks', 'none')).stdout], ['lock none is not held\n']);
+
+      await nightly.release();
+      await lib.etcd.delete(holderKey);
+      await (await waiting1).release();
+      await (await waiting2).release();
     });
 
     it('lock runs the command holding the lock, with COORD_LOCK_KEY and COORD_FENCING_TOKEN, and passes on its exit code', async (t) => {
@@ -308,7 +389,7 @@ describe('coord CLI errors', () => {
       const what = commands[i].join(' ');
       assert.equal(r.code, 1, `${what}: exit code`);
       assert.equal(r.stdout, '', `${what}: stdout`);
-      assert.match(r.stderr, /^coord: cannot reach etcd at 127\.0\.0\.1:1 [^\n]*\n$/, `${what}: stderr`);
+      assert.equal(r.stderr, 'coord: cannot reach etcd at 127.0.0.1:1 (connection refused)\n', `${what}: stderr`);
     });
   });
 
@@ -318,8 +399,11 @@ describe('coord CLI errors', () => {
       [['lock', 'x'], 'coord: give the command to run after --, e.g. coord lock jobs -- ./run.sh'],
       [['kv', 'get', 'k', '--timeout', 'abc'], "coord: --timeout must be a positive integer, got 'abc'"],
       [['services', '--watch'], 'coord: --watch needs a service name'],
+      [['kv', 'get', 'k', '--endpoints', 'not-a-host:xx'], "coord: --endpoints: 'not-a-host:xx' is not host:port (the port must be a number from 1 to 65535)"],
+      [['locks', '--endpoints', '127.0.0.1:2379,'], "coord: --endpoints: '127.0.0.1:2379,' has an empty endpoint"],
+      [['config', 'get', 'a/b', '--endpoints', 'http://bad host:2379'], "coord: --endpoints: 'http://bad host:2379' is not host:port ('bad host' is not a host name or IP address)"],
     ];
-    const results = await Promise.all(cases.map(([args]) => runCli([...args, '--endpoints', '127.0.0.1:1'])));
+    const results = await Promise.all(cases.map(([args]) => runCli(args.includes('--endpoints') ? args : [...args, '--endpoints', '127.0.0.1:1'])));
     results.forEach((r, i) => assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `${cases[i][1]}\n`], cases[i][0].join(' ')));
     // commander's own checks exit 2 as well (followed by the command's help)
     const missing = await runCli(['config', 'get']);
@@ -327,3 +411,38 @@ describe('coord CLI errors', () => {
     assert.match(missing.stderr, /^error: missing required argument 'namespace\/key'\n/);
   });
 });
+
+describe('coord CLI without etcd', () => {
+  after(killAllCli);
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) assert.deepEqual(await runCli([flag]), { code: 0, signal: null, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  it('--help lists the environment variables; a command names the one behind each flag', async () => {
+    const help = ok(await runCli(['--help']));
+    const env = help.slice(help.indexOf('\nEnvironment'));
+    assert.deepEqual(lines(env).slice(0, 3), ['Environment (a flag given on the command line wins):', '  COORD_ENDPOINTS       etcd endpoints (--endpoints), default 127.0.0.1:2379', '  COORD_NAMESPACE       key prefix (--namespace), default /coord/']);
+    // Every COORD_ variable the CLI reads is listed.
+    const read = new Set<string>();
+    for (const f of ['common.ts', 'dashboard-command.ts', 'gateway-command.ts', 'dev-command.ts', 'demo-state.ts']) {
+      for (const m of readFileSync(new URL(`../../src/cli/${f}`, import.meta.url), 'utf8').matchAll(/COORD_[A-Z_]+/g)) read.add(m[0]);
+    }
+    read.delete('COORD_LOCK_KEY'); // given to the command coord lock runs, not read
+    read.delete('COORD_FENCING_TOKEN');
+    assert.deepEqual([...read].filter((v) => !env.includes(`  ${v} `)), []);
+    const kvHelp = ok(await runCli(['kv', 'get', '--help']));
+    assert.ok(kvHelp.replace(/\s+/g, ' ').includes('(default: "127.0.0.1:2379", env: COORD_ENDPOINTS)'), kvHelp);
+  });
+});
+
+/** The message JSON.parse gives for `text` on this Node. */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`${text} parses`);
+}

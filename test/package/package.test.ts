@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanEnv, installTarball, pack, run, type Packed } from '../helpers/package-install.ts';
+import { cleanEnv, installTarball, pack, run, type Packed, type RunResult } from '../helpers/package-install.ts';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 const TSC = new URL('../../node_modules/typescript/bin/tsc', import.meta.url).pathname;
@@ -15,6 +15,7 @@ const TSC = new URL('../../node_modules/typescript/bin/tsc', import.meta.url).pa
 let work: string;
 let app: string;
 let packed: Packed;
+let install: RunResult;
 const children = new Set<ChildProcess>();
 
 before(async () => {
@@ -22,7 +23,7 @@ before(async () => {
   app = join(work, 'app');
   packed = await pack(work);
   mkdirSync(app);
-  await installTarball(app, packed.tarball);
+  install = await installTarball(app, packed.tarball);
   for (const f of readdirSync(FIXTURES)) copyFileSync(join(FIXTURES, f), join(app, f));
 });
 
@@ -66,7 +67,7 @@ function stopAll(): void {
 describe('the npm package', () => {
   test('ships compiled code, types, the protos and the prebuilt dashboard, and nothing of the development tree', () => {
     const files = packed.files;
-    for (const f of ['package.json', 'bin/coord.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.d.ts.map', 'dist/src/index.js.map', 'dist/src/cli/main.js', 'dist/proto/etcd/rpc.proto', 'dist/dashboard/index.html', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
+    for (const f of ['package.json', 'bin/coord.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.d.ts.map', 'dist/src/index.js.map', 'dist/src/cli/main.js', 'dist/proto/etcd/rpc.proto', 'dist/dashboard/index.html', 'docs/api/index.html', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
       assert.ok(files.includes(f), `${f} is in the package`);
     }
     for (const sub of ['store', 'grpc', 'gateway', 'admin', 'observability']) assert.ok(files.includes(`dist/src/${sub}/index.d.ts`), `types of coord/${sub}`);
@@ -81,6 +82,26 @@ describe('the npm package', () => {
     assert.ok(installs.length > 0, 'the README has an npm install line');
     assert.deepEqual([...new Set(installs)], [name]);
     assert.ok(existsSync(join(app, 'node_modules', name, 'package.json')), `installed as node_modules/${name}`);
+  });
+
+  test(`installs on Node ${process.versions.node} without an engine warning: package.json's engines and every dependency's agree`, () => {
+    const warnings = `${install.stdout}\n${install.stderr}`.split('\n').filter((l) => /EBADENGINE|Unsupported engine/.test(l));
+    assert.deepEqual(warnings, [], `npm ci output:\n${install.stdout}\n${install.stderr}`);
+  });
+
+  test('@grpc/grpc-js is a peer dependency (one copy, the application\'s), installed with coord by npm', () => {
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules/etcd-coord/package.json'), 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+    assert.equal(pkg.dependencies['@grpc/grpc-js'], undefined);
+    assert.ok(pkg.peerDependencies['@grpc/grpc-js']);
+    assert.equal(existsSync(join(app, 'node_modules/etcd-coord/node_modules/@grpc/grpc-js')), false, 'no private copy');
+  });
+
+  test('the API reference ships in the package and the README links it', () => {
+    const index = join(app, 'node_modules/etcd-coord/docs/api/index.html');
+    assert.ok(existsSync(index), index);
+    assert.match(readFileSync(index, 'utf8'), /etcd-coord/);
+    const readme = readFileSync(join(app, 'node_modules/etcd-coord/README.md'), 'utf8');
+    assert.ok(readme.includes('(docs/api/index.html)'), 'README links docs/api/index.html');
   });
 
   test('installs without build tools', () => {
@@ -121,7 +142,7 @@ describe('the npm package', () => {
     assert.deepEqual(heavy, []);
   });
 
-  test("require('etcd-coord') works from CommonJS (require of ES modules, Node >= 20.19)", async () => {
+  test("require('etcd-coord') works from CommonJS (require of ES modules, Node >= 22.12)", async () => {
     const r = await node(['cjs-app.cjs']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { connect: 'function', CoordError: 'function', startStore: 'function' });
@@ -170,8 +191,11 @@ describe('the npm package', () => {
     assert.equal(unknown.code, 2);
     assert.equal(unknown.stderr.trim(), "error: unknown option '--bogus'");
     const unreachable = await npx(['kv', 'get', 'x', '--endpoints', '127.0.0.1:1', '--timeout', '1000']);
-    assert.equal(unreachable.code, 1);
-    assert.equal(unreachable.stderr.trim().split('\n').length, 1, unreachable.stderr);
-    assert.match(unreachable.stderr, /^coord: cannot reach etcd at 127\.0\.0\.1:1 /);
+    assert.deepEqual([unreachable.code, unreachable.stderr], [1, 'coord: cannot reach etcd at 127.0.0.1:1 (connection refused)\n']);
+    const malformed = await npx(['kv', 'get', 'x', '--endpoints', 'not-a-host:xx']);
+    assert.deepEqual([malformed.code, malformed.stderr], [2, "coord: --endpoints: 'not-a-host:xx' is not host:port (the port must be a number from 1 to 65535)\n"]);
+    // npx takes a --version before the package name as its own: `--` hands it to coord.
+    const version = await run('npx', ['--no', '--', 'coord', '--version'], { cwd: app, timeoutMs: 60_000 });
+    assert.deepEqual([version.code, version.stdout], [0, `${(JSON.parse(readFileSync(join(app, 'node_modules/etcd-coord/package.json'), 'utf8')) as { version: string }).version}\n`]);
   });
 });

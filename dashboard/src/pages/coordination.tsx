@@ -26,7 +26,7 @@ export function CoordinationPage() {
                 <thead>
                   <tr>
                     <th>lock</th>
-                    <th>holder (lease)</th>
+                    <th>holder (instance, lease)</th>
                     <th>fencing token</th>
                     <th>held for</th>
                     <th>lease TTL</th>
@@ -148,8 +148,8 @@ function Holder({ e }: { e: QueueEntryView | null }) {
     );
   return (
     <>
-      <td class="mono" title={e.key} data-testid="holder">
-        {e.lease}
+      <td title={e.key} data-testid="holder">
+        {e.instance ? <span data-testid="holder-instance">{e.instance}</span> : <span class="muted">unknown instance</span>} <span class="mono muted">{e.lease}</span>
       </td>
       <td data-testid="fencing-token">{e.fencingToken}</td>
       <td>
@@ -166,6 +166,7 @@ function Queue({ entries, showValue, held }: { entries: QueueEntryView[]; showVa
     <ol class="queue">
       {entries.map((w) => (
         <li key={w.key} title={w.key} data-testid="queued">
+          {w.instance && !showValue && <span data-testid="queued-instance">{w.instance} </span>}
           <span class="mono">{w.lease}</span>
           {showValue && w.value && <> ({w.value})</>} <span class="muted">rev {w.createRevision}</span> <span class="muted">{held ? 'held' : 'waiting'}</span> <Since t={w.since} />
         </li>

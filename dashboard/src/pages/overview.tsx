@@ -15,6 +15,11 @@ export function OverviewPage() {
       <ErrorBox error={r.error} />
       {o && (
         <>
+          {o.cluster.asOf && (
+            <p class="muted" data-testid="cluster-as-of">
+              Cluster figures as read at {clock(o.cluster.asOf)}, the last time etcd answered.
+            </p>
+          )}
           <div class="stats">
             <Stat label={o.cluster.kind} value={<span class="small-value">{o.cluster.version}</span>} hint={o.cluster.version} testid="stat-version" />
             <Stat label="revision" value={o.cluster.revision} testid="stat-revision" />
