@@ -75,7 +75,7 @@ export class LeaderTask {
       } catch (e) {
         if (stop.aborted) return;
         this.report('campaign failed; campaigning again', e);
-        await sleep(backoff.next(), stop).catch(() => {});
+        await sleep(backoff.next(), stop).catch(() => {}); // cut short by close(): the loop ends
         continue;
       }
       this.current = l;
@@ -92,14 +92,14 @@ export class LeaderTask {
         const reason = isCoordError(l.signal.reason) ? l.signal.reason : new CoordError('not-leader', `leadership of ${this.name} lost`);
         this.log(`leader task ${this.name}: leadership lost (${reason.message}); campaigning again`);
         this.lost.emit(reason);
-        await sleep(backoff.next(), stop).catch(() => {});
+        await sleep(backoff.next(), stop).catch(() => {}); // cut short by close(): the loop ends
         continue;
       }
       // Closed, or fn ended on its own: hand the seat over now rather than at lease expiry.
       await l.resign().catch((e: unknown) => this.report('resign failed (the seat frees at lease expiry)', e));
       if (stop.aborted) return;
       this.lost.emit(new CoordError('not-leader', `leader task ${this.name}: work ended; resigned`));
-      await sleep(backoff.next(), stop).catch(() => {});
+      await sleep(backoff.next(), stop).catch(() => {}); // cut short by close(): the loop ends
     }
   }
 

@@ -10,6 +10,7 @@
 // One consumer per group at a time holds the lock `events/<topic>/<group>` (others queue behind it
 // as hot standbys); the cursor only moves in a txn that checks that lock is still held, so a
 // consumer that lost it can never move a cursor past what the new holder has not handled.
+import { pause } from '../core/backoff.ts';
 import type { Coord } from '../coord.ts';
 import { CoordError } from '../core/errors.ts';
 import { compare, op } from '../client/etcd-client.ts';
@@ -79,7 +80,7 @@ export function etcdEngine(coord: Coord, options: EtcdEngineOptions = {}): Event
               return;
             }
             opts.log(`events ${topic}/${group}: event ${event.id} failed (attempt ${attempt}), retrying: ${error}`);
-            await sleep(retryDelay(attempt, opts.retryDelayMs), signal);
+            await pause(retryDelay(attempt, opts.retryDelayMs), signal);
           }
         }
       };
@@ -138,7 +139,7 @@ export function etcdEngine(coord: Coord, options: EtcdEngineOptions = {}): Event
             if (stop.signal.aborted) break;
             failures++;
             opts.log(`events ${topic}/${group}: consumer stopped (${(e as Error).message}); again in ${retryDelay(failures, 200)} ms`);
-            await sleep(retryDelay(failures, 200), stop.signal);
+            await pause(retryDelay(failures, 200), stop.signal);
           } finally {
             await held?.release().catch((e: unknown) => opts.log(`events ${topic}/${group}: release failed: ${(e as Error).message}`));
           }
@@ -201,17 +202,3 @@ export function etcdEngine(coord: Coord, options: EtcdEngineOptions = {}): Event
     },
   };
 }
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-

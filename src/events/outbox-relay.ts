@@ -2,6 +2,7 @@
 // unsent events in outbox order and then marking them sent. A relay killed between the two
 // publishes the same events again when it (or another instance) takes over; the engine drops them
 // by id within its dedupe window, and idempotent consumers drop whatever gets past that.
+import { pause } from '../core/backoff.ts';
 import type { Coord } from '../coord.ts';
 import { retryDelay, type EventEngine } from './event.ts';
 import type { OutboxSource } from './outbox.ts';
@@ -55,7 +56,7 @@ export function startRelay(options: RelayOptions): Relay {
           const b = await o.outbox.backlog();
           stats.backlog = b.count;
           stats.lagMs = b.oldestAgeMs;
-          await sleep(o.pollMs, signal);
+          await pause(o.pollMs, signal);
           continue;
         }
         stats.lagMs = Math.max(0, Date.now() - new Date(entries[0].event.time).getTime());
@@ -68,7 +69,7 @@ export function startRelay(options: RelayOptions): Relay {
         stats.errors++;
         failures++;
         o.log(`outbox relay ${o.name}: ${(e as Error).message}; again in ${retryDelay(failures, 100)} ms`);
-        await sleep(retryDelay(failures, 100), signal);
+        await pause(retryDelay(failures, 100), signal);
       }
     }
   };
@@ -91,7 +92,7 @@ export function startRelay(options: RelayOptions): Relay {
         if (stop.signal.aborted) break;
         failures++;
         o.log(`outbox relay ${o.name}: campaign failed (${(e as Error).message}); again in ${retryDelay(failures, 200)} ms`);
-        await sleep(retryDelay(failures, 200), stop.signal);
+        await pause(retryDelay(failures, 200), stop.signal);
       }
     }
   };
@@ -105,16 +106,4 @@ export function startRelay(options: RelayOptions): Relay {
     [Symbol.asyncDispose]: () => relay.close(),
   };
   return relay;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
