@@ -6,19 +6,15 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { runGuarded } from './test-guard.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const nodeLine = process.argv.includes('--node-line');
 const filters = process.argv.slice(2).filter((a) => a !== '--node-line');
 
-function run(label, cmd, args, timeoutMs) {
+function run(label, cmd, args) {
   console.log(`\n▶ ${label}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env, timeout: timeoutMs, killSignal: 'SIGTERM' });
-  if (r.error?.code === 'ETIMEDOUT') {
-    // A test file that never exits (a leaked timer or socket) would otherwise hang CI forever.
-    console.error(`✖ ${label} did not finish within ${timeoutMs / 60_000} min (COORD_TEST_TIMEOUT_MIN): look for the file above that reported its tests but never ended`);
-    process.exit(1);
-  }
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
   if (r.status !== 0) {
     console.error(`✖ ${label} failed (exit ${r.status ?? r.signal})`);
     process.exit(r.status || 1);
@@ -48,10 +44,21 @@ if (everything) {
   run('type-check dashboard (tsc --noEmit -p dashboard)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'dashboard']);
 }
 // The sources through tsx; `coord/...` imported by package name (examples/shop) resolves to src/.
-run(`tests (${files.length} files)`, process.execPath, [
+// A test file that never exits (a leaked timer or socket) would hang CI forever: the run is
+// guarded (scripts/test-guard.mjs). Its output goes through a pipe, so the reporter is named
+// as node would pick it for the terminal.
+const label = `tests (${files.length} files)`;
+console.log(`\n▶ ${label}`);
+const tests = await runGuarded(label, process.execPath, [
   '--import', join(root, 'scripts/run-source.mjs'),
   '--test',
   '--test-concurrency=2',
+  `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
   ...files,
-], Number(process.env.COORD_TEST_TIMEOUT_MIN ?? 13) * 60_000);
+], { cwd: root, env: process.stdout.isTTY ? { FORCE_COLOR: '1', ...process.env } : process.env });
+if (tests.hung) process.exit(1);
+if (tests.status !== 0) {
+  console.error(`✖ ${label} failed (exit ${tests.status ?? tests.signal})`);
+  process.exit(tests.status || 1);
+}
 if (everything) run('import-cycle check', process.execPath, [join(root, 'scripts/check-cycles.mjs')]);

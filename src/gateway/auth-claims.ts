@@ -65,12 +65,12 @@ export function requireClaims(options: RequireClaimsOptions = {}): grpc.ServerIn
           onReceiveMetadata(metadata, nextMetadata) {
             const claims = gatewayClaims(metadata);
             if (!claims) {
-              call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: `${method.path} requires a caller authenticated by the gateway` });
+              call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: 'this method requires a caller authenticated by the gateway' });
               return;
             }
             const missing = required.filter((s) => !claims.scopes.includes(s));
             if (missing.length > 0) {
-              call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${method.path} requires scope ${missing.join(' ')}` });
+              call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `this method requires scope ${missing.join(' ')}` });
               return;
             }
             nextMetadata(metadata);

@@ -23,7 +23,7 @@ import { loadProtos } from './protos.ts';
 import { KeyedBuckets } from './rate-limit.ts';
 import { buildRequest } from './request-message.ts';
 import { Router } from './router.ts';
-import { errorAnswer, GatewayHttpError, grpcErrorBody, httpStatusOf, tooManyRequests } from './status-http.ts';
+import { errorAnswer, GatewayHttpError, grpcErrorAnswer, httpStatusOf, tooManyRequests, type ErrorBody } from './status-http.ts';
 import { sendStream, streamFormat } from './streaming.ts';
 import { requestTimeoutMs } from './timeout.ts';
 
@@ -179,7 +179,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (b.method.serverStreaming) {
       const call = relay(client.makeServerStreamRequest(b.method.path, route.serialize, route.deserialize, msg, metadata, { deadline }), reply);
       try {
-        await sendStream(reply, call, streamFormat(req.headers.accept), route.toJson, (e) => grpcErrorBody(codec, e));
+        await sendStream(reply, call, streamFormat(req.headers.accept), route.toJson, (e) => publicError(reply, e));
       } catch (e) {
         return sendGrpcError(reply, e as grpc.ServiceError);
       }
@@ -192,15 +192,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(route.toJson(res.value)));
   };
 
+  // The client gets the public message and details only (public-message.ts, error-details.ts);
+  // the log keeps the original message and the withheld details with the request id.
+  const publicError = (reply: FastifyReply, e: grpc.ServiceError): ErrorBody => {
+    const { body, withheld } = grpcErrorAnswer(codec, e);
+    if (withheld !== undefined) o.log(`gateway: request ${reply.request.id}: ${reply.request.grpcMethod} answered ${grpc.status[e.code] ?? e.code}: ${withheld}`);
+    return body;
+  };
+
   const sendGrpcError = (reply: FastifyReply, e: grpc.ServiceError) => {
-    const status = httpStatusOf(e.code);
-    const body = grpcErrorBody(codec, e);
-    // The client gets a message without addresses or internals (public-message.ts); the log keeps the original.
-    if (body.message !== e.details || e.code === grpc.status.INTERNAL || e.code === grpc.status.UNKNOWN || e.code === grpc.status.DATA_LOSS) {
-      o.log(`gateway: request ${reply.request.id}: ${reply.request.grpcMethod} answered ${grpc.status[e.code]}: ${e.details}`);
-    }
+    const body = publicError(reply, e);
     forwardTrailers(reply, e.metadata);
-    return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+    return reply.code(httpStatusOf(e.code)).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   };
 
   // Custom methods (google.api.http `custom`, e.g. SEARCH) must be known to Fastify's router.

@@ -64,8 +64,9 @@ export function loadProtos(files: readonly string[], includeDirs: readonly strin
   try {
     root = new protobuf.Root();
     root.resolvePath = (_origin, target) => (isAbsolute(target) ? target : (dirs.map((d) => join(d, target)).find((p) => existsSync(p)) ?? target));
-    // google.rpc.Status too, to decode error details.
-    root.loadSync([...absolute, join(BUILTIN_PROTO_DIR, 'google/rpc/status.proto')], { keepCase: true, alternateCommentMode: true });
+    // google.rpc.Status and its detail types too, to decode and sort error details: by include
+    // path, so a copy the protos already import (from an include dir) is the one loaded.
+    root.loadSync([...absolute, 'google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true, alternateCommentMode: true });
     root.resolveAll();
   } catch (e) {
     throw new CoordError('invalid-argument', `gateway: cannot load ${files.join(', ')}: ${(e as Error).message}`, { cause: e });

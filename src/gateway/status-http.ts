@@ -1,10 +1,12 @@
 // The one place the gateway maps gRPC status to HTTP (grpc-gateway's table, also Google's
 // API design guide) and builds the error body `{ code, message, details }`: `code` is the gRPC
-// code, `details` the google.rpc.Status details from `grpc-status-details-bin`, each rendered as
-// proto3 JSON `Any` (`{"@type": …, …fields}`) when its type is in the loaded protos.
+// code, `message` the service's message when it is a plain sentence for users (public-message.ts),
+// `details` the public google.rpc details from `grpc-status-details-bin` (error-details.ts), each
+// rendered as proto3 JSON `Any` (`{"@type": …, …fields}`).
 import * as grpc from '@grpc/grpc-js';
 import { isCoordError } from '../core/errors.ts';
 import type { JsonCodec } from './json-codec.ts';
+import { sortDetails } from './error-details.ts';
 import { publicMessage } from './public-message.ts';
 
 const HTTP_STATUS: Record<number, number> = {
@@ -57,20 +59,21 @@ export class GatewayHttpError extends Error {
   }
 }
 
-/** The error body for a failed gRPC call, with its details decoded where possible. */
-export function grpcErrorBody(codec: JsonCodec, e: grpc.ServiceError | grpc.StatusObject): ErrorBody {
-  const details: unknown[] = [];
-  const raw = e.metadata?.get('grpc-status-details-bin')[0];
-  if (raw instanceof Buffer) {
-    try {
-      const st = codec.root.lookupType('google.rpc.Status').decode(raw) as unknown as { details?: Array<Record<string, unknown>> };
-      const anyType = codec.root.lookupType('google.protobuf.Any');
-      for (const d of st.details ?? []) details.push(codec.toJson(anyType, d));
-    } catch {
-      // Undecodable details are left out; code and message still say what happened.
-    }
-  }
-  return { code: e.code, message: publicMessage(e.code, e.details), details };
+/** A failed gRPC call as the HTTP client sees it, and what the operator's log must keep. */
+export interface GrpcErrorAnswer {
+  body: ErrorBody;
+  /** The original message and the withheld details, when the body differs from what the service sent; undefined otherwise. */
+  withheld: string | undefined;
+}
+
+/** The error body for a failed gRPC call: its public message (public-message.ts) and public details (error-details.ts). */
+export function grpcErrorAnswer(codec: JsonCodec, e: grpc.ServiceError | grpc.StatusObject): GrpcErrorAnswer {
+  const details = sortDetails(codec, e.metadata);
+  const message = publicMessage(e.code, e.details);
+  const body = { code: e.code, message, details: details.public };
+  if (message === e.details && details.withheld.length === 0) return { body, withheld: undefined };
+  const withheld = details.withheld.length ? `; details withheld: ${details.withheld.join(' | ')}` : '';
+  return { body, withheld: `${JSON.stringify(e.details)}${withheld}` };
 }
 
 /** 429 with Retry-After (whole seconds, at least 1) for a refused rate-limit key. */

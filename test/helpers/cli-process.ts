@@ -3,6 +3,7 @@
 // Every process started here is SIGKILLed by killAllCli() (call it from an after hook) and, as a
 // last resort, when the test process exits.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { patience } from './patience.ts';
 
 const COORD_BIN = new URL('../../bin/coord.js', import.meta.url).pathname;
 
@@ -17,9 +18,9 @@ export interface CliChild {
   readonly pid: number;
   readonly stdout: string;
   readonly stderr: string;
-  /** Resolves with stdout once `check(stdout)` holds; rejects (showing the output) after `timeoutMs` or if the process exits first. */
+  /** Resolves with stdout once `check(stdout)` holds; rejects (showing the output) after `timeoutMs` (stretched on a loaded machine: patience.ts) or if the process exits first. */
   printed(check: (stdout: string) => boolean, timeoutMs?: number): Promise<string>;
-  /** Waits for the process to exit by itself; SIGKILLs it and rejects after `timeoutMs`. */
+  /** Waits for the process to exit by itself; SIGKILLs it and rejects after `timeoutMs` (stretched on a loaded machine). */
   exit(timeoutMs?: number): Promise<CliResult>;
   /** Sends `signal` (default SIGINT) by pid, then waits as exit() does. */
   interrupt(signal?: NodeJS.Signals, timeoutMs?: number): Promise<CliResult>;
@@ -77,7 +78,8 @@ export function startCli(args: readonly string[], extraEnv: Record<string, strin
   const what = `coord ${args.join(' ')}`;
   const show = () => `\n--- stdout:\n${stdout}--- stderr:\n${stderr}`;
 
-  const exit = async (timeoutMs = 30_000): Promise<CliResult> => {
+  const exit = async (deadlineMs = 30_000): Promise<CliResult> => {
+    const timeoutMs = patience(deadlineMs);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -100,8 +102,9 @@ export function startCli(args: readonly string[], extraEnv: Record<string, strin
     get stderr() {
       return stderr;
     },
-    printed: (check, timeoutMs = 20_000) =>
+    printed: (check, deadlineMs = 20_000) =>
       new Promise<string>((resolve, reject) => {
+        const timeoutMs = patience(deadlineMs);
         const test = () => {
           if (check(stdout)) finish(() => resolve(stdout));
           else if (done) finish(() => reject(new Error(`${what} exited before printing what was expected${show()}`)));

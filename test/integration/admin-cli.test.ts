@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { startStore } from '../../src/store/index.ts';
+import { completeLines } from '../helpers/output-lines.ts';
+import { patience } from '../helpers/patience.ts';
 import { http } from './admin-fixture.ts';
 
 // The command is registered the way src/cli/main.ts registers every command.
@@ -23,6 +25,7 @@ interface Run {
   out: () => string;
   err: () => string;
   exited: Promise<number | null>;
+  /** The first match of `re` in the complete lines printed so far; waits for it (with a deadline). */
   printed(re: RegExp): Promise<RegExpExecArray>;
 }
 
@@ -43,9 +46,9 @@ function dashboard(t: TestContext, args: string[]): Run {
     err: () => err,
     exited,
     async printed(re) {
-      const deadline = Date.now() + 120_000; // the first start may build the dashboard
+      const deadline = Date.now() + patience(120_000); // the first start may build the dashboard
       for (;;) {
-        const m = re.exec(out);
+        const m = re.exec(completeLines(out));
         if (m) return m;
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`coord dashboard did not print ${re}:\n--- stdout\n${out}--- stderr\n${err}`);
         await new Promise((r) => setTimeout(r, 50));
@@ -78,7 +81,7 @@ describe('coord dashboard', { concurrency: true }, () => {
   it('--token and --read-only', async (t) => {
     const run = dashboard(t, ['--endpoints', store!.endpoint, '--listen', '127.0.0.2:0', '--token', 'tt', '--read-only']);
     const [, url] = await run.printed(/^coord dashboard on (\S+) .*read-only\)$/m);
-    assert.match(run.out(), /every API call needs the token/);
+    await run.printed(/^every API call needs the token: .*#token=<token>$/m);
     assert.equal((await http(url, 'GET', '/api/info')).status, 401);
     const info = await http(url, 'GET', '/api/info', { headers: { authorization: 'Bearer tt' } });
     assert.deepEqual([info.status, info.body.readOnly, info.body.authRequired], [200, true, true]);

@@ -61,8 +61,8 @@ for (const b of backends()) {
         { code: 1, stderr: "coord: etcd authentication as 'app' failed: etcdserver: authentication failed, invalid user ID or password\n" },
       );
       const dash = startCli(['dashboard', ...conn(), '--user', 'app:apppw']);
-      const out = await dash.printed((s) => /coord dashboard on http/.test(s));
-      const url = /coord dashboard on (http:\/\/\S+?)\/? /.exec(out)![1];
+      const listening = /coord dashboard on (http:\/\/\S+?)\/? /;
+      const url = listening.exec(await dash.printed((s) => listening.test(s)))![1];
       const res = await fetch(`${url}/api/config`);
       assert.equal(res.status, 200, await res.clone().text());
       const body = JSON.stringify(await res.json());

@@ -186,9 +186,9 @@ for (const server of servers) {
       ]);
 
       const w = start('services', 'api', '--watch');
-      await w.printed((s) => s.includes('a2'));
+      await w.printed((s) => /\ba2\b.*\n/.test(s));
       regs.push(await lib.register({ id: 'a3', name: 'api', endpoints: ['grpc://127.0.0.1:5003'], status: 'draining' }));
-      const out = await w.printed((s) => s.includes('a3'));
+      const out = await w.printed((s) => /\ba3\b.*\n/.test(s));
       // One block per snapshot: `--- revision N` and a table. (A loaded machine may add a stale/fresh pair.)
       const blocks = out.split(/^--- /m).filter(Boolean);
       const [first, last] = [blocks[0], blocks[blocks.length - 1]];
@@ -228,7 +228,7 @@ for (const server of servers) {
       // The current value first (the rolled-back text), then every new version.
       await w.printed((s) => s.includes('\n}\n'));
       await lib.config.publish('shop', 'db.json', '{"pool": 40}', { format: 'json', author: 'dave', message: 'more' });
-      const out = await w.printed((s) => s.includes('"pool": 40'));
+      const out = await w.printed((s) => s.includes('{"pool": 40}\n'));
       assert.equal(out, `--- version 3 (carol: rollback to v1)\n${v1}\n--- version 4 (dave: more)\n{"pool": 40}\n`);
       const r = await w.interrupt('SIGINT');
       assert.deepEqual([r.code, r.stderr], [0, '']);

@@ -24,8 +24,8 @@ describe('coord dashboard --foreign', () => {
     // What Go's endpoints.Manager writes for AddEndpoint("svc/cli/127.0.0.1:7301", {Addr: ...}).
     await client.put({ key: 'svc/cli/127.0.0.1:7301', value: '{"Op":0,"Addr":"127.0.0.1:7301","Metadata":null}' });
     const dash = startCli(['dashboard', '--endpoints', store.endpoint, '--foreign', 'grpc-go=svc/cli']);
-    const out = await dash.printed((s) => /coord dashboard on http/.test(s));
-    const url = /coord dashboard on (http:\/\/\S+?)\/? /.exec(out)![1];
+    const listening = /coord dashboard on (http:\/\/\S+?)\/? /;
+    const url = listening.exec(await dash.printed((s) => listening.test(s)))![1];
     const view = (await (await fetch(`${url}/api/services`)).json()) as { services: Array<{ name: string; format: string; instances: Array<{ endpoints: string[] }> }> };
     const svc = view.services.find((s) => s.name === 'svc/cli');
     assert.ok(svc, JSON.stringify(view));

@@ -10,16 +10,18 @@ import { call, gatewayOver, startBackends, type Backends } from './gateway-fixtu
 describe('gateway errors', () => {
   let b: Backends;
   let gw: Gateway;
+  const logs: string[] = [];
   before(async () => {
     b = await startBackends();
-    gw = await gatewayOver(b, { bodyLimit: 1024, services: { 'coord.gwtest.Plain': 'plain-nobody-serves' }, timeoutMs: 5000, maxTimeoutMs: 10_000 });
+    gw = await gatewayOver(b, { bodyLimit: 1024, services: { 'coord.gwtest.Plain': 'plain-nobody-serves' }, timeoutMs: 5000, maxTimeoutMs: 10_000, log: (line) => logs.push(line) });
   });
+  const logFor = (requestId: string | null) => logs.filter((l) => requestId && l.startsWith(`gateway: request ${requestId}: `));
   after(async () => {
     await gw?.close();
     await b?.close();
   });
 
-  it('maps every gRPC status to its HTTP status, with { code, message, details }', async () => {
+  it('maps every gRPC status to its HTTP status, with { code, message, details }; unknown detail types and server-fault messages stay behind', async () => {
     const table: Array<[grpc.status, number]> = [
       [grpc.status.CANCELLED, 499],
       [grpc.status.UNKNOWN, 500],
@@ -41,12 +43,56 @@ describe('gateway errors', () => {
     for (const [code, http] of table) {
       const r = await call(gw, 'GET', `/v1/fail/${code}`);
       assert.equal(r.status, http, `${grpc.status[code]} → ${http}`);
-      assert.deepEqual(r.json, {
-        code,
-        message: `failing with ${grpc.status[code]}`,
-        details: [{ '@type': 'type.googleapis.com/coord.gwtest.Shelf', id: '7', theme: 'detail' }],
-      });
+      const serverFault = code === grpc.status.UNKNOWN || code === grpc.status.INTERNAL || code === grpc.status.DATA_LOSS;
+      assert.deepEqual(r.json, { code, message: serverFault ? 'the service failed' : `failing with ${grpc.status[code]}`, details: [] });
+      const [line, ...more] = logFor(r.headers.get('x-request-id'));
+      assert.equal(more.length, 0);
+      assert.ok(line.endsWith(`answered ${grpc.status[code]}: "failing with ${grpc.status[code]}"; details withheld: type.googleapis.com/coord.gwtest.Shelf {"id":"7","theme":"detail"}`), line);
     }
+  });
+
+  it('a message or detail with internals is not in the answer; the log line has it with the request id', async () => {
+    const internal: Array<[grpc.status, string, number, string]> = [
+      [grpc.status.UNAVAILABLE, 'cannot reach fd00:10:96::1a:5432', 503, 'the service is unavailable'],
+      [grpc.status.FAILED_PRECONDITION, 'replica orders-db.prod.internal is read-only', 400, 'the request cannot be carried out in the current state'],
+      [grpc.status.UNAVAILABLE, 'upstream payments.svc.cluster.local:8443 is down', 503, 'the service is unavailable'],
+      [grpc.status.NOT_FOUND, 'open /var/lib/orders/ledger.db: no such file or directory', 404, 'not found'],
+      [grpc.status.UNKNOWN, 'panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation]\n\ngoroutine 1 [running]:\nmain.(*server).Get(...)\n\t/srv/orders/server.go:42 +0x1d', 500, 'the service failed'],
+      [grpc.status.INVALID_ARGUMENT, 'at most 2 items per order', 400, 'at most 2 items per order'],
+    ];
+    const secrets = ['fd00:10', 'orders-db', 'prod.internal', 'svc.cluster.local', '8443', '5432', '/var/lib', '/srv/', 'goroutine', 'panic', 'SIGSEGV', 'server.go', 'DebugInfo', 'RequestInfo', 'serving'];
+    for (const [code, message, http, shown] of internal) {
+      const r = await call(gw, 'GET', `/v1/fail/${code}?message=${encodeURIComponent(message)}&details=debug&details=request-info`);
+      assert.equal(r.status, http, message);
+      assert.deepEqual(r.json, { code, message: shown, details: [] }, message);
+      for (const s of secrets) assert.ok(!r.text.includes(s), `${s} in ${r.text}`);
+      const id = r.headers.get('x-request-id');
+      const lines = logFor(id);
+      assert.equal(lines.length, 1, `one log line for request ${id}: ${lines.join('\n')}`);
+      assert.ok(lines[0].includes(`/coord.gwtest.Library/Fail answered ${grpc.status[code]}: ${JSON.stringify(message)}; details withheld: `), lines[0]);
+      assert.ok(lines[0].includes('type.googleapis.com/google.rpc.DebugInfo {"stackEntries":["goroutine 1 [running]:","main.(*server).Get(0xc000123456)","\\t/srv/orders/server.go:42 +0x1d"],"detail":"dial tcp orders-db.prod.internal:5432: connection refused"}'), lines[0]);
+      assert.ok(lines[0].includes('type.googleapis.com/google.rpc.RequestInfo {"requestId":"r-1","servingData":"served by payments.svc.cluster.local:8443"}'), lines[0]);
+      assert.doesNotMatch(lines[0], /\n/);
+    }
+  });
+
+  it('the public google.rpc details (BadRequest, PreconditionFailure, ErrorInfo, LocalizedMessage) pass through, the others do not', async () => {
+    const all = ['debug', 'bad-request', 'shelf', 'precondition', 'request-info', 'error-info', 'unknown', 'localized'];
+    const r = await call(gw, 'GET', `/v1/fail/${grpc.status.INVALID_ARGUMENT}?message=${encodeURIComponent('at most 2 items per order')}&${all.map((d) => `details=${d}`).join('&')}`);
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json, {
+      code: grpc.status.INVALID_ARGUMENT,
+      message: 'at most 2 items per order',
+      details: [
+        { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: 'items', description: 'at most 2 items per order', reason: '', localizedMessage: null }] },
+        { '@type': 'type.googleapis.com/google.rpc.PreconditionFailure', violations: [{ type: 'TOS', subject: 'orders', description: 'accept the terms first' }] },
+        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ORDER_LIMIT', domain: 'orders.example.com', metadata: { limit: '2' } },
+        { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'de-DE', message: 'höchstens 2 Artikel pro Bestellung' },
+      ],
+    });
+    const [line] = logFor(r.headers.get('x-request-id'));
+    assert.match(line, /details withheld: type\.googleapis\.com\/google\.rpc\.DebugInfo \{.*\} \| type\.googleapis\.com\/coord\.gwtest\.Shelf \{"id":"7","theme":"detail"\} \| type\.googleapis\.com\/google\.rpc\.RequestInfo \{.*\} \| type\.googleapis\.com\/acme\.internal\.Trace \(\d+ bytes, type not in the loaded protos\)$/);
+    assert.ok(!r.text.includes('/srv/') && !r.text.includes('acme'), r.text);
   });
 
   it('malformed JSON is a 400', async () => {

@@ -246,7 +246,7 @@ describe('gateway features', () => {
 
     it('serves the protos over the registry until interrupted', async () => {
       const p = startCli(['gateway', '--endpoints', b.store!.endpoint, '--proto', GATEWAY_PROTO, '--listen', '127.0.0.1:0', '--route', 'POST /v1/hi coord.gwtest.Plain/Hello *']);
-      const gatewayUrl = /coord gateway on (http:\/\/\S+)/;
+      const gatewayUrl = /coord gateway on (http:\/\/\S+)\s/;
       const url = gatewayUrl.exec(await p.printed((out) => gatewayUrl.test(out)))![1];
       assert.deepEqual(await (await fetch(`${url}/v1/shelves/3`)).json(), { id: '3', theme: 'theme-3' });
       const hi = await fetch(`${url}/v1/hi`, { method: 'POST', body: JSON.stringify({ name: 'cli' }) });

@@ -25,21 +25,34 @@ function definitions(): { library: Def; kitchen: Def; plain: Def } {
   return { library: pd['coord.gwtest.Library'] as unknown as Def, kitchen, plain: pd['coord.gwtest.Plain'] as unknown as Def };
 }
 
-let statusType: protobuf.Type | undefined;
-let shelfType: protobuf.Type | undefined;
+let errorRoot: protobuf.Root | undefined;
 
-/** A google.rpc.Status with one coord.gwtest.Shelf detail, as grpc-status-details-bin. */
-function statusDetails(code: number, message: string): Buffer {
-  if (!statusType) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_o, t) => (t.startsWith('/') ? t : t.startsWith('google/protobuf/') ? t : `${PROTO_DIR}/${t}`);
-    root.loadSync(`${PROTO_DIR}/google/rpc/status.proto`);
-    root.add(new protobuf.Type('Shelf').add(new protobuf.Field('id', 1, 'int64')).add(new protobuf.Field('theme', 2, 'string')));
-    statusType = root.lookupType('google.rpc.Status');
-    shelfType = root.lookupType('Shelf');
+/** Details Fail attaches by name: google.rpc ones, and a Shelf the gateway's protos do not know under that URL. */
+export const FAIL_DETAILS: Record<string, [string, Record<string, unknown>, string?]> = {
+  debug: ['google.rpc.DebugInfo', { stack_entries: ['goroutine 1 [running]:', 'main.(*server).Get(0xc000123456)', '\t/srv/orders/server.go:42 +0x1d'], detail: 'dial tcp orders-db.prod.internal:5432: connection refused' }],
+  'request-info': ['google.rpc.RequestInfo', { request_id: 'r-1', serving_data: 'served by payments.svc.cluster.local:8443' }],
+  'bad-request': ['google.rpc.BadRequest', { field_violations: [{ field: 'items', description: 'at most 2 items per order' }] }],
+  precondition: ['google.rpc.PreconditionFailure', { violations: [{ type: 'TOS', subject: 'orders', description: 'accept the terms first' }] }],
+  'error-info': ['google.rpc.ErrorInfo', { reason: 'ORDER_LIMIT', domain: 'orders.example.com', metadata: { limit: '2' } }],
+  localized: ['google.rpc.LocalizedMessage', { locale: 'de-DE', message: 'höchstens 2 Artikel pro Bestellung' }],
+  shelf: ['Shelf', { id: 7, theme: 'detail' }, 'type.googleapis.com/coord.gwtest.Shelf'],
+  unknown: ['Shelf', { id: 8, theme: 'trace in /srv/orders' }, 'type.googleapis.com/acme.internal.Trace'],
+};
+
+/** A google.rpc.Status with the named details, as grpc-status-details-bin. */
+function statusDetails(code: number, message: string, names: readonly string[]): Buffer {
+  if (!errorRoot) {
+    errorRoot = new protobuf.Root();
+    errorRoot.resolvePath = (_o, t) => (t.startsWith('/') ? t : t.startsWith('google/protobuf/') ? t : `${PROTO_DIR}/${t}`);
+    errorRoot.loadSync([`${PROTO_DIR}/google/rpc/status.proto`, `${PROTO_DIR}/google/rpc/error_details.proto`], { keepCase: true });
+    errorRoot.add(new protobuf.Type('Shelf').add(new protobuf.Field('id', 1, 'int64')).add(new protobuf.Field('theme', 2, 'string')));
   }
-  const detail = shelfType!.encode({ id: 7, theme: 'detail' }).finish();
-  return Buffer.from(statusType.encode({ code, message, details: [{ type_url: 'type.googleapis.com/coord.gwtest.Shelf', value: detail }] }).finish());
+  const details = names.map((n) => {
+    const [type, value, url] = FAIL_DETAILS[n];
+    const t = errorRoot!.lookupType(type);
+    return { type_url: url ?? `type.googleapis.com/${type}`, value: t.encode(t.fromObject(value)).finish() };
+  });
+  return Buffer.from(errorRoot.lookupType('google.rpc.Status').encode({ code, message, details }).finish());
 }
 
 const book = (name: string): Msg => ({
@@ -83,8 +96,9 @@ export const libraryHandlers: grpc.UntypedServiceImplementation = {
   Fail(call: grpc.ServerUnaryCall<Msg, unknown>, cb: grpc.sendUnaryData<unknown>) {
     const code = Number(call.request.code);
     const md = new grpc.Metadata();
-    const message = `failing with ${grpc.status[code]}`;
-    md.set('grpc-status-details-bin', statusDetails(code, message));
+    const message = String(call.request.message || `failing with ${grpc.status[code]}`);
+    const names = (call.request.details as string[] | undefined)?.length ? (call.request.details as string[]) : ['shelf'];
+    md.set('grpc-status-details-bin', statusDetails(code, message, names));
     md.set('x-fail-reason', 'requested');
     cb({ code, details: message, metadata: md });
   },

@@ -8,8 +8,13 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, type Coord } from '../../src/index.ts';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
 import { until } from '../helpers/coord-fixture.ts';
-import { startEchoService, stopAllEchoServices } from '../fixtures/echo-service-process.ts';
+import { startEchoService, stopAllEchoServices, type EchoServiceProcess } from '../fixtures/echo-service-process.ts';
 import { EchoClient, HealthClient, callWhenListed, recordRegistry, reflect, sleep } from './grpc-serve-helpers.ts';
+
+/** Waits until the service reports (its stats events) `n` application calls in flight: the calls have reached it. */
+function inFlightAt(p: EchoServiceProcess, n: number): Promise<unknown> {
+  return until(() => p.events.some((e) => e.event === 'stats' && (e.stats as { inFlight: number }).inFlight >= n), 30_000, `${n} calls in flight at the service`);
+}
 
 describe('serve() in a child process', () => {
   let store: StoreHandle;
@@ -40,7 +45,7 @@ describe('serve() in a child process', () => {
     // Call the instance the moment it is listed: a registration before listening fails this.
     const firstCall = callWhenListed(discovery, 'p1');
 
-    const p = await startEchoService({ endpoints: [store.endpoint], namespace: ns, name: 'echo', id: 'p1', args: ['--drain-delay-ms', '500', '--grace-ms', '30000'] });
+    const p = await startEchoService({ endpoints: [store.endpoint], namespace: ns, name: 'echo', id: 'p1', args: ['--drain-delay-ms', '500', '--grace-ms', '30000', '--stats-every-ms', '50'] });
     assert.equal(await firstCall, true, 'answered as soon as it was listed');
     assert.match(p.endpoint, /^grpc:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(p.address, `127.0.0.1:${p.port}`);
@@ -57,7 +62,7 @@ describe('serve() in a child process', () => {
     closers.push(client);
     assert.ok((await client.echo({ message: 'warm' })).ok);
     const slow = Array.from({ length: 3 }, (_, i) => client.echo({ message: `slow${i}`, sleep_ms: 1500 }));
-    await sleep(200); // let them reach the server; any that arrive later still land in the drain delay
+    await inFlightAt(p, 3);
     const exit = await p.kill('SIGTERM');
     assert.deepEqual(exit, { code: 0, signal: null }, p.stderr());
 
@@ -66,8 +71,9 @@ describe('serve() in a child process', () => {
     await until(() => trail.states.at(-1) === 'gone', 10_000, 'instance gone from the registry');
     assert.deepEqual(trail.states, ['serving', 'draining', 'gone']);
     assert.deepEqual(watch.statuses, ['SERVING', 'NOT_SERVING']);
-    assert.deepEqual(p.events.map((e) => e.event), ['listening', 'draining', 'stopped']);
-    const stats = p.events[2].stats as { started: number; inFlight: number; internalErrors: number };
+    const lifecycle = p.events.filter((e) => e.event !== 'stats');
+    assert.deepEqual(lifecycle.map((e) => e.event), ['listening', 'draining', 'stopped']);
+    const stats = lifecycle[2].stats as { started: number; inFlight: number; internalErrors: number };
     assert.equal(stats.inFlight, 0);
     assert.ok(stats.started >= 5);
     assert.match(p.stderr(), /SIGTERM received: shutting down gracefully/);
@@ -89,23 +95,23 @@ describe('serve() in a child process', () => {
   });
 
   it("by default serve() exits the process with 0 once a signal's shutdown is done", async () => {
-    const p = await startEchoService({ endpoints: [store.endpoint], namespace: ns, name: 'exiter', id: 'e1', args: ['--exit-on-signal', '--drain-delay-ms', '0'] });
+    const p = await startEchoService({ endpoints: [store.endpoint], namespace: ns, name: 'exiter', id: 'e1', args: ['--exit-on-signal', '--drain-delay-ms', '0', '--stats-every-ms', '50'] });
     const client = new EchoClient(p.address);
     closers.push(client);
     const slow = client.echo({ message: 'slow', sleep_ms: 1000 });
-    await sleep(200);
+    await inFlightAt(p, 1);
     assert.deepEqual(await p.kill('SIGINT'), { code: 0, signal: null }, p.stderr());
     assert.ok((await slow).ok, 'the in-flight call completed first');
     assert.deepEqual(await coord.instances('exiter'), []);
   });
 
   it('a second SIGTERM cuts the drain short: the stuck call gets UNAVAILABLE and the process exits 0', async () => {
-    const p = await startEchoService({ name: 'stuck', args: ['--drain-delay-ms', '0', '--grace-ms', '60000'] });
+    const p = await startEchoService({ name: 'stuck', args: ['--drain-delay-ms', '0', '--grace-ms', '60000', '--stats-every-ms', '50'] });
     const client = new EchoClient(p.address);
     closers.push(client);
     assert.ok((await client.echo({ message: 'warm' })).ok);
     const stuck = client.echo({ message: 'stuck', sleep_ms: 60_000 });
-    await sleep(200);
+    await inFlightAt(p, 1);
     process.kill(p.pid, 'SIGTERM');
     await p.waitForEvent('draining');
     await until(() => p.stderr().includes('draining:'), 10_000, 'drain under way');

@@ -9,17 +9,20 @@ import { backends } from '../helpers/backends.ts';
 import { useBackend } from '../helpers/conformance.ts';
 import { buildGoProgram, requireGo } from '../helpers/go-program.ts';
 import { until } from '../helpers/coord-fixture.ts';
+import { LineCollector } from '../helpers/output-lines.ts';
 
 const skipGo = requireGo();
 
 /** Starts the Go worker; `lines` fills with its stdout lines, `waitFor` resolves when one matches. */
 function goWorker(bin: string, args: string[]) {
   const child: ChildProcess = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines: string[] = [];
+  const collector = new LineCollector();
+  const lines = collector.lines;
   let stderr = '';
   const waiters: Array<() => void> = [];
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    lines.push(...d.split('\n').filter(Boolean));
+    // A line may arrive in two chunks: only whole lines count.
+    collector.push(d);
     waiters.splice(0).forEach((w) => w());
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));

@@ -1,10 +1,14 @@
 // Malformed requests against a real gateway over real gRPC backends, from a fixed seed: bad JSON,
 // wrong types, huge numbers, odd paths and encodings, forged and expired tokens, absurd deadlines
-// and headers, oversized bodies, wrong content types and methods — with good requests interleaved.
-// Every answer is checked: no 5xx except 503/504 with their real causes' messages, no internal
-// address or stack frame in any body or header, and every good request answered 200.
+// and headers, oversized bodies, wrong content types and methods, and backend errors whose
+// messages and google.rpc details carry internals (IPv6 and IPv4 addresses, host names, paths, Go
+// panics, DebugInfo) — with good requests interleaved. Every answer is checked: no 5xx except
+// 503/504 with their real causes' messages and the backend's own failures, no internal address,
+// host name or stack frame in any body or header, and every good request answered as it should.
 import { SignJWT } from 'jose';
+import * as grpc from '@grpc/grpc-js';
 import type { Gateway } from '../../../src/gateway/index.ts';
+import { httpStatusOf } from '../../../src/gateway/status-http.ts';
 import { gatewayOver, startBackends, type Backends } from '../../integration/gateway-fixture.ts';
 import { seededRandom } from '../../helpers/seeded-random.ts';
 
@@ -31,11 +35,38 @@ interface Req {
   headers: Record<string, string>;
   body?: string;
   good?: boolean;
+  /** A backend failure (/v1/fail): the answer must carry the code's HTTP status and no internals. */
+  fail?: { code: number; message: string; details: string[] };
 }
 
-const LEAK = /127\.0\.0\.1:\d+|remote_addr|\bipv[46]:|\n\s+at |\.ts:\d+:\d+|node:internal|No connection established|Deadline exceeded after/;
+const LEAK = /127\.0\.0\.1:\d+|remote_addr|\bipv[46]:|\n\s+at |\.ts:\d+:\d+|node:internal|No connection established|Deadline exceeded after|fd00:|prod\.internal|cluster\.local|goroutine|\/srv\/|DebugInfo|RequestInfo|acme\.internal/;
+
+/** What backends put in error messages that must not reach a public answer. */
+const INTERNALS = [
+  'fd00:10:96::1a:5432',
+  '[fd00::2]:80',
+  '10.0.0.7:5432',
+  'orders-db.prod.internal',
+  'payments.svc.cluster.local:8443',
+  '/var/lib/orders/ledger.db',
+  'C:\\srv\\orders.db',
+  'server.go:42',
+  'goroutine 1 [running]:',
+  'panic: runtime error: index out of range [5] with length 3',
+  '\n\tat handler (/srv/app.js:10:5)',
+  'https://grafana.prod.internal/d/1',
+  'admin@orders-db',
+  '0xc000123456',
+  'ECONNREFUSED',
+  'localhost:5432',
+  'java.lang.NullPointerException',
+  'dns:///orders',
+];
+const PLAIN = ['at most 2 items per order', 'the shelf is full', 'this method requires scope books:write'];
+const DETAIL_NAMES = ['debug', 'request-info', 'bad-request', 'precondition', 'error-info', 'localized', 'shelf', 'unknown'];
+const PUBLIC_DETAILS = /^type\.googleapis\.com\/google\.rpc\.(BadRequest|PreconditionFailure|ErrorInfo|LocalizedMessage)$/;
 /** The only 503/504 answers there are reasons for here: no instances, an unreachable service, a deadline. */
-const REAL_5XX = /^(the service did not answer in time|the service is unavailable|no instances of .*)$/;
+const REAL_5XX = /^(the service did not answer in time|deadline exceeded before the handler started|the service is unavailable|no instances of .*)$/;
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 
@@ -132,6 +163,14 @@ export async function runGatewayFuzz(options: { requests: number; seed: number; 
     if (method !== 'GET' && method !== 'HEAD' && r() < 0.85) body = r() < 0.03 ? 'x'.repeat(70 * 1024) : junkJson(r);
     return { method, path, headers, body };
   };
+  const makeFail = (): Req => {
+    const code = 1 + Math.floor(r() * 16);
+    const words = () => pick(r, ['cannot reach', 'lost', 'the shelf', 'replica', 'failed:', 'see', 'db']);
+    const message = r() < 0.2 ? pick(r, PLAIN) : r() < 0.5 ? pick(r, INTERNALS) : `${words()} ${pick(r, INTERNALS)} ${words()}`;
+    const details = DETAIL_NAMES.filter(() => r() < 0.3);
+    const query = [`message=${encodeURIComponent(message)}`, ...details.map((d) => `details=${d}`)].join('&');
+    return { method: 'GET', path: `/v1/fail/${code}?${query}`, headers: { authorization: `Bearer ${good}` }, fail: { code, message, details } };
+  };
   const makeGood = (): Req =>
     pick<Req>(r, [
       { method: 'GET', path: '/v1/shelves/1', headers: { authorization: `Bearer ${good}` }, good: true },
@@ -139,8 +178,28 @@ export async function runGatewayFuzz(options: { requests: number; seed: number; 
       { method: 'POST', path: '/v1/echo', headers: { 'content-type': 'application/json', authorization: `Bearer ${good}` }, body: '{"int32Value": 5, "stringValue": "ok"}', good: true },
     ]);
 
+  // Every backend reachable through the gateway before the campaign, so the first requests do not
+  // race the registry's first answer.
+  const warmups: Req[] = [
+    { method: 'GET', path: '/v1/shelves/1', headers: { authorization: `Bearer ${good}` } },
+    { method: 'POST', path: '/v1/hello', headers: { 'content-type': 'application/json' }, body: '{"name":"warm"}' },
+    { method: 'POST', path: '/v1/echo', headers: { 'content-type': 'application/json', authorization: `Bearer ${good}` }, body: '{}' },
+  ];
+  const warmUp = async () => {
+    for (const w of warmups) {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const res = await fetch(gw.url + w.path, { method: w.method, headers: w.headers, body: w.body });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        if (Date.now() > deadline) throw new Error(`gateway-fuzz: ${w.method} ${w.path} still answers ${res.status} after 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+
   const result: FuzzResult = { requests: 0, notSent: 0, statuses: {}, goodOk: 0, goodFailed: [], serverErrors: [], leaks: [] };
-  const queue: Req[] = Array.from({ length: options.requests }, (_, i) => (i % 10 === 0 ? makeGood() : makeBad()));
+  const queue: Req[] = Array.from({ length: options.requests }, (_, i) => (i % 10 === 0 ? makeGood() : i % 10 === 5 ? makeFail() : makeBad()));
   const describe = (q: Req) => `${q.method} ${q.path.slice(0, 120)}${q.body ? ` body ${q.body.slice(0, 80)}` : ''} ${JSON.stringify(q.headers).slice(0, 160)}`;
 
   const worker = async () => {
@@ -162,6 +221,11 @@ export async function runGatewayFuzz(options: { requests: number; seed: number; 
         if (res.status === 200) result.goodOk++;
         else result.goodFailed.push(`${res.status} ${text.slice(0, 200)} for ${describe(q)}`);
       }
+      if (q.fail) {
+        const problem = failProblem(q.fail, res.status, text);
+        if (problem) result.leaks.push(`${problem}: ${res.status} ${text.slice(0, 300)} for ${describe(q)}`);
+        continue;
+      }
       if (res.status >= 500) {
         let message = '';
         try {
@@ -176,12 +240,36 @@ export async function runGatewayFuzz(options: { requests: number; seed: number; 
     }
   };
   try {
+    await warmUp();
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
   } finally {
     await gw.close();
     await backends.close();
   }
   return result;
+}
+
+/** Why the answer to a backend failure is wrong (wrong status, internals shown, a detail that is not public), or undefined. */
+function failProblem(fail: NonNullable<Req['fail']>, status: number, text: string): string | undefined {
+  let body: { code?: number; message?: string; details?: Array<{ '@type'?: string }> };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return 'not JSON';
+  }
+  // A loaded machine may miss the deadline or the registry's first answer before the call is made.
+  if ((status === 503 || status === 504) && REAL_5XX.test(body.message ?? '')) return undefined;
+  if (status !== httpStatusOf(fail.code)) return `${grpc.status[fail.code]} answered ${status}`;
+  const shown = `${body.message} ${JSON.stringify(body.details)}`;
+  const leaked = INTERNALS.find((s) => shown.includes(s.trim()));
+  if (leaked) return `shows ${JSON.stringify(leaked)}`;
+  const notPublic = body.details?.find((d) => !PUBLIC_DETAILS.test(d['@type'] ?? ''));
+  if (notPublic) return `carries detail ${notPublic['@type']}`;
+  const publicSent = fail.details.filter((d) => ['bad-request', 'precondition', 'error-info', 'localized'].includes(d)).length;
+  if (body.details?.length !== publicSent) return `${body.details?.length} details shown of ${publicSent} public ones`;
+  const serverFault = fail.code === grpc.status.UNKNOWN || fail.code === grpc.status.INTERNAL || fail.code === grpc.status.DATA_LOSS;
+  if (PLAIN.includes(fail.message) && !serverFault && body.message !== fail.message) return 'a plain sentence was not shown';
+  return undefined;
 }
 
 /** One line per problem; empty when the run was clean. */
