@@ -24,6 +24,7 @@ const COORD_METRICS = [
   'coord_lock_wait_seconds',
   'coord_lock_held_seconds',
   'coord_election_events_total',
+  'coord_etcd_history_lost_total',
   'coord_config_publishes_total',
   'coord_config_reloads_total',
   'coord_registry_events_total',

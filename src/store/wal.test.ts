@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdtemp, open, readFile, readdir, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import { crc32, crc32Js } from './crc32.ts';
 import {
   BATCH_HEADER_BYTES,
@@ -21,9 +21,15 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
+// Every log a test opens, closed at the end: several tests only read a log back and leave it
+// open, and Node 26 fails a run whose FileHandle is closed by the garbage collector.
+const openedWals = new Set<Wal>();
+after(() => Promise.allSettled([...openedWals].map((w) => w.close())));
+
 async function openWal(dir: string, options: WalOptions = {}) {
   const lines: string[] = [];
   const opened = await Wal.open(dir, { log: (l) => lines.push(l), ...options });
+  openedWals.add(opened.wal);
   return { ...opened, lines, records: opened.recovery.records.map(String) };
 }
 
