@@ -15,6 +15,12 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   if (m) sources.set(pkg.name + subpath.slice(1), new URL(`${m[1]}.ts`, root).href);
 }
 
+/** The same, as a synchronous hook for `module.registerHooks` (Node ≥ 22.15, where `register` is deprecated from 26). */
+export function resolveSync(specifier, context, next) {
+  const source = sources.get(specifier);
+  return source ? { url: source, shortCircuit: true } : next(specifier, context);
+}
+
 export async function resolve(specifier, context, next) {
   const source = sources.get(specifier);
   return source ? { url: source, shortCircuit: true } : next(specifier, context);

@@ -88,7 +88,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const flags = connectionFlags(args);
       const command = args[args.length - 1] as Command;
       checkEndpoints(flags);
-      const probing = flags && !UNPROBED.has(command.name()) ? probe(flags) : undefined;
+      // `coord demo …` connects to the running coord dev's store (its state file), not to --endpoints' default.
+      const probing = flags && !UNPROBED.has(command.name()) && command.parent?.name() !== 'demo' ? probe(flags) : undefined;
       // Reported through the race below, or moot once the command has finished.
       probing?.catch(() => {});
       await loadClient();
