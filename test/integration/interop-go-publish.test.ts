@@ -78,7 +78,10 @@ for (const backend of backends()) {
       // (e-2's own report may come before a listener added after register() returns: conflicts() has it.)
       r1.onConflict((x) => conflicts.push(x));
       assert.deepEqual(logs.filter((l) => /published by two instances/.test(l)), [], 'no conflict while one instance publishes the key');
-      const r2 = await c.register({ id: 'e-2', name, endpoints: [`grpc://${addr}`] }, { ttl: 5, formats: ['grpc-go'], log });
+      // A second process: instances of one client share its lease, so the two must be two clients.
+      const c2 = connect({ endpoints: [f.endpoint], namespace: c.namespace });
+      coords.push(c2);
+      const r2 = await c2.register({ id: 'e-2', name, endpoints: [`grpc://${addr}`] }, { ttl: 5, formats: ['grpc-go'], log });
       const lease1 = BigInt((await c.etcd.get(r1.key))!.lease).toString(16);
       const lease2 = BigInt((await c.etcd.get(r2.key))!.lease).toString(16);
       const line2 = await until(() => logs.find((l) => l.includes('e-2 (lease')) ?? '', 5000, 'the second instance to log the conflict');
