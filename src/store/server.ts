@@ -423,8 +423,8 @@ export async function startStore(options: StoreOptions = {}): Promise<StoreHandl
     })());
   const failed = durability.failed.then(async (err) => {
     log(`coord store: stopping after a disk error: ${err.message}`);
-    // Connections stay: every call on them is answered "server stopped" until close() or exit.
-    server.forceShutdown();
+    // The listener and connections stay: every call, on a new connection too, is answered
+    // "server stopped" until close() or exit.
     stopCompactor();
     hub.close();
     await lock?.release();
