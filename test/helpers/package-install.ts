@@ -3,7 +3,8 @@
 // clone's own (coord's runtime dependencies at the versions the clone was installed with), so
 // `npm ci --offline` takes every package from the npm cache the clone's `npm ci` filled.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -53,8 +54,43 @@ export interface Packed {
   unpackedSize: number;
 }
 
-/** `npm pack` into `destination` (runs prepack, i.e. `npm run build`). */
+/**
+ * `npm pack` into `destination` (runs prepack, i.e. `npm run build`). Test files run side by side
+ * under one `node --test` (their parent): the first to ask packs, the others wait for it and get a
+ * copy, since two builds at once in one clone would pull dist/ from under each other.
+ */
 export async function pack(destination: string): Promise<Packed> {
+  const shared = join(tmpdir(), `coord-pack-${process.ppid}`);
+  mkdirSync(shared, { recursive: true });
+  const lock = join(shared, 'lock');
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    const record = join(shared, 'packed.json');
+    if (existsSync(record)) {
+      const packed = JSON.parse(readFileSync(record, 'utf8')) as Packed;
+      const tarball = join(destination, basename(packed.tarball));
+      copyFileSync(packed.tarball, tarball);
+      return { ...packed, tarball };
+    }
+    const packed = await packNow(destination);
+    const kept = join(shared, basename(packed.tarball));
+    copyFileSync(packed.tarball, kept);
+    writeFileSync(record, JSON.stringify({ ...packed, tarball: kept }));
+    return packed;
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
+async function packNow(destination: string): Promise<Packed> {
   const r = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: ROOT, timeoutMs: 600_000 });
   if (r.code !== 0) throw new Error(`npm pack failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   // Lifecycle output (the build) precedes the JSON report on stdout.
