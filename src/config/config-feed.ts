@@ -133,7 +133,7 @@ export class ConfigFeed {
         this.ctx.log(failed.message);
         this.failures.emit(failed);
       },
-    }).catch(() => {});
+    }).catch(() => {}); // rejects only at close(); every failure before it was logged and emitted in onFailure
   }
 
   private stopWatches(): void {
