@@ -55,3 +55,24 @@ export class ChildTracker {
     await Promise.all(all.map(exitOf));
   }
 }
+
+/** Resolves once `child`'s stdout or stderr has printed a match of `ready`; rejects with the output if it exits first or after `timeoutMs`. */
+export function readyLine(child: ChildProcess, ready: RegExp, what: string, timeoutMs: number): Promise<void> {
+  let out = '';
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not become ready in ${timeoutMs / 1000} s:\n${out}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited ${code}:\n${out}`));
+    });
+  });
+}

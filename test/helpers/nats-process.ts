@@ -6,7 +6,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freePorts } from './etcd-cluster.ts';
-import { ChildTracker, exitOf, type Exit } from './child-tracker.ts';
+import { ChildTracker, exitOf, readyLine, type Exit } from './child-tracker.ts';
 
 export const NATS_MISSING = 'nats-server not found: apt-get install nats-server to run the NATS JetStream half of the events suites';
 
@@ -53,23 +53,7 @@ export async function startNats(): Promise<NatsProcess> {
   async function launch() {
     const c = spawn(bin!, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     servers.track(c, 'nats-server');
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nats-server did not become ready in 20 s:\n${out}`)), 20_000);
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (/Server is ready/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      c.stdout!.on('data', onData);
-      c.stderr!.on('data', onData);
-      c.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`nats-server exited ${code}:\n${out}`));
-      });
-    });
+    await readyLine(c, /Server is ready/, 'nats-server', 20000);
     return c;
   }
 

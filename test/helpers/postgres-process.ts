@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChildTracker, exitOf, type Exit } from './child-tracker.ts';
+import { ChildTracker, exitOf, readyLine, type Exit } from './child-tracker.ts';
 import { freePorts } from './etcd-cluster.ts';
 
 export const POSTGRES_MISSING = 'PostgreSQL not found: apt-get install postgresql to run the PostgreSQL half of the events suites';
@@ -52,23 +52,7 @@ export async function startPostgres(): Promise<PostgresProcess> {
   async function launch() {
     const c = spawn(join(bin!, 'postgres'), ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir], { ...user, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     servers.track(c, 'postgres');
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`postgres did not become ready in 30 s:\n${out}`)), 30_000);
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (/database system is ready to accept connections/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      c.stdout!.on('data', onData);
-      c.stderr!.on('data', onData);
-      c.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`postgres exited ${code}:\n${out}`));
-      });
-    });
+    await readyLine(c, /database system is ready to accept connections/, 'postgres', 30000);
     return c;
   }
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
