@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { EtcdClient } from '../client/etcd-client.ts';
 import { fromGrpcError } from '../client/errors-grpc.ts';
+import { tlsCredentials } from '../client/tls-names.ts';
 import { etcdProto } from '../protocol/etcd-proto.ts';
 import type { MemberView } from './api-types.ts';
 
@@ -30,19 +31,20 @@ const hostOf = (url: string) => url.replace(/^[a-z]+:\/\//, '').replace(/\/$/, '
  */
 export class ClusterInfo {
   private readonly maintenance = new Map<string, grpc.Client>();
-  private readonly creds: grpc.ChannelCredentials;
+  private readonly secure: boolean;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: ClusterInfoOptions) {
     const secure = options.tls || options.client.endpoints.some((e) => e.startsWith('https://'));
-    this.creds = secure ? grpc.credentials.createSsl(options.tls?.ca ?? null, options.tls?.key ?? null, options.tls?.cert ?? null) : grpc.credentials.createInsecure();
+    this.secure = !!secure;
     this.timeoutMs = options.timeoutMs ?? 3000;
   }
 
   private async memberStatus(host: string): Promise<StatusMsg> {
     let client = this.maintenance.get(host);
     if (!client) {
-      client = new (etcdProto().Maintenance)(host, this.creds);
+      const tls = this.secure ? tlsCredentials([host], this.options.tls) : undefined;
+      client = new (etcdProto().Maintenance)(host, tls?.creds ?? grpc.credentials.createInsecure(), tls?.options ?? {});
       this.maintenance.set(host, client);
     }
     const md = await this.options.client.metadata();

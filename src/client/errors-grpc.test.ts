@@ -17,5 +17,11 @@ describe('fromGrpcError for an unreachable etcd', () => {
     assert.equal(unreachableCause('getaddrinfo ENOTFOUND etcd-0'), 'host name not found');
     assert.equal(unreachableCause('Deadline exceeded after 5.001s'), 'no answer in time');
     assert.equal(unreachableCause('No connection established. Last error: something odd. Resolution note: '), 'something odd');
+    // A TLS failure keeps its reason (what grpc-js reports for a certificate naming another address).
+    assert.equal(
+      unreachableCause("No connection established. Last error: Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: 127.0.0.9. Resolution note: "),
+      "TLS handshake failed: Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: 127.0.0.9",
+    );
+    assert.equal(unreachableCause('No connection established. Last error: Error: self-signed certificate. Resolution note: '), 'TLS handshake failed: self-signed certificate');
   });
 });

@@ -26,7 +26,6 @@ const CAUSES: Array<[RegExp, string]> = [
   [/ETIMEDOUT/, 'connection timed out'],
   [/ENOTFOUND|EAI_AGAIN|DNS resolution failed/i, 'host name not found'],
   [/EHOSTUNREACH|ENETUNREACH/, 'host unreachable'],
-  [/ssl|tls|certificate|handshake/i, 'TLS handshake failed'],
   [/Deadline exceeded|deadline/i, 'no answer in time'],
 ];
 
@@ -35,8 +34,14 @@ const CAUSES: Array<[RegExp, string]> = [
  * (`No connection established. Last error: … connect ECONNREFUSED 127.0.0.1:2379. Resolution note: `).
  */
 export function unreachableCause(details: string): string {
+  const last = details.replace(/\s*Resolution note:.*$/s, '').replace(/^(No connection established\. Last error: )+/, '').replace(/\.$/, '');
+  // A TLS failure keeps its reason: which name the certificate lacks, or which CA it is not signed by.
+  if (/ssl|tls|certificate|handshake|altnames/i.test(details)) {
+    const reason = last.replace(/^(\w*Error(?: \[[A-Z_]+\])?: )/, '');
+    return reason && reason !== details ? `TLS handshake failed: ${reason}` : 'TLS handshake failed';
+  }
   for (const [re, words] of CAUSES) if (re.test(details)) return words;
-  return details.replace(/\s*Resolution note:\s*$/, '').replace(/^(No connection established\. Last error: )+/, '').replace(/\.$/, '') || 'no connection';
+  return last || 'no connection';
 }
 
 /**

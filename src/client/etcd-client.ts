@@ -8,6 +8,7 @@ import { tracedEvent } from '../core/tracing.ts';
 import { fromGrpcError, isStaleTokenError } from './errors-grpc.ts';
 import { HistoryGuard, describeHistoryLost } from './history-guard.ts';
 import { WatchManager } from './watch-manager.ts';
+import { tlsCredentials } from './tls-names.ts';
 import { prefixEnd, toKeyValue, type KeyValue } from './keys.ts';
 
 export { prefixEnd, toKeyValue, type KeyValue };
@@ -174,7 +175,8 @@ export class EtcdClient {
     if (this.endpoints.length === 0) throw new CoordError('invalid-argument', 'no etcd endpoints given');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     const secure = options.tls || this.endpoints.some((e) => e.startsWith('https://'));
-    const creds = secure ? grpc.credentials.createSsl(options.tls?.ca ?? null, options.tls?.key ?? null, options.tls?.cert ?? null) : grpc.credentials.createInsecure();
+    const tls = secure ? tlsCredentials(this.endpoints, options.tls) : undefined;
+    const creds = tls?.creds ?? grpc.credentials.createInsecure();
     const proto = etcdProto();
     const channelOptions: grpc.ChannelOptions = {
       'grpc.keepalive_time_ms': 10_000,
@@ -184,6 +186,7 @@ export class EtcdClient {
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
       'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+      ...tls?.options,
     };
     const t = endpointsTarget(this.endpoints);
     this.kv = new proto.KV(t, creds, channelOptions);

@@ -10,7 +10,7 @@
 // The CI version is test/integration/store-goaway.test.ts.
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { makePki } from '../helpers/certs.ts';
+import { makePki, TLS_BY_NAME } from '../helpers/certs.ts';
 import { recordGoaways } from '../helpers/goaway-recorder.ts';
 import { closeStorm, electionRounds, goawayServers } from './lib/goaway-scenario.ts';
 import { closeRace, failed, type GrpcJs } from '../helpers/close-race.ts';
@@ -41,7 +41,7 @@ export async function run(args: string[]): Promise<number> {
       const plain = await server.start(pki, false);
       try {
         const runs = [
-          { run: 'etcd3 election, TLS', r: await electionRounds({ hosts: `https://${tls.endpoint}`, credentials: { rootCertificate: pki.ca } }, rounds, rec) },
+          { run: 'etcd3 election, TLS', r: await electionRounds({ hosts: `https://${tls.endpoint}`, credentials: { rootCertificate: pki.ca }, grpcOptions: TLS_BY_NAME }, rounds, rec) },
           { run: 'etcd3 election, plaintext (shared)', r: await electionRounds({ hosts: `http://${plain.endpoint}` }, rounds, rec) },
         ];
         for (const { run, r } of runs) {

@@ -15,8 +15,15 @@ export interface TestPki {
   otherClientKey: Buffer;
 }
 
-/** A throwaway CA, a server cert for 127.0.0.1/localhost and client certs, made with openssl. */
-export function makePki(): TestPki {
+/**
+ * Channel options for a raw grpc-js client to a TLS test server on 127.0.0.1: grpc-js sends the
+ * target's host as the TLS servername, and Node 26 refuses an IP address there, so tests name the
+ * server by its certificate's DNS name (coord's own client handles IP endpoints itself).
+ */
+export const TLS_BY_NAME = { 'grpc.ssl_target_name_override': 'localhost' } as const;
+
+/** A throwaway CA, a server cert for 127.0.0.1/localhost (or `serverNames`) and client certs, made with openssl. */
+export function makePki(serverNames = 'IP:127.0.0.1,DNS:localhost'): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'coord-pki-'));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   try {
@@ -28,7 +35,7 @@ export function makePki(): TestPki {
     };
     ca('ca');
     ca('other-ca');
-    leaf('server', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+    leaf('server', 'ca', `subjectAltName=${serverNames}\nextendedKeyUsage=serverAuth\n`);
     leaf('client', 'ca', 'extendedKeyUsage=clientAuth\n');
     leaf('other-client', 'other-ca', 'extendedKeyUsage=clientAuth\n');
     const read = (f: string) => readFileSync(join(dir, f));

@@ -8,6 +8,7 @@ import * as grpc14 from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc18 from 'grpc-js-18';
 import { loaderOptions } from '../../src/protocol/etcd-proto.ts';
+import { TLS_BY_NAME } from './certs.ts';
 
 export type GrpcJs = '1.8' | '1.14';
 export interface CloseRaceResult {
@@ -27,12 +28,12 @@ let patched: typeof http2.connect | undefined;
 /** Runs `calls` rounds: a fresh client puts a key, then deletes it and closes its channel at once. */
 export async function closeRace(opts: { grpcJs: GrpcJs; endpoint: string; ca?: Buffer; calls: number; sameTick: boolean; prefix: string }): Promise<CloseRaceResult> {
   const grpc = (opts.grpcJs === '1.8' ? grpc18 : grpc14) as unknown as typeof grpc14;
-  const pkg = (grpc.loadPackageDefinition(definition) as unknown as { etcdserverpb: { KV: new (t: string, c: grpc14.ChannelCredentials) => Kv } }).etcdserverpb;
+  const pkg = (grpc.loadPackageDefinition(definition) as unknown as { etcdserverpb: { KV: new (t: string, c: grpc14.ChannelCredentials, o: object) => Kv } }).etcdserverpb;
   const failures = new Map<string, number>();
   hook();
   try {
     for (let i = 0; i < opts.calls; i++) {
-      const client = new pkg.KV(opts.endpoint, opts.ca ? grpc.credentials.createSsl(opts.ca) : grpc.credentials.createInsecure());
+      const client = new pkg.KV(opts.endpoint, opts.ca ? grpc.credentials.createSsl(opts.ca) : grpc.credentials.createInsecure(), opts.ca ? TLS_BY_NAME : {});
       const key = Buffer.from(`${opts.prefix}/${i}`);
       const call = (m: 'Put' | 'DeleteRange', req: object) => new Promise<void>((resolve, reject) => client[m](req, (e) => (e ? reject(e) : resolve())));
       try {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { etcdProto } from '../../src/protocol/etcd-proto.ts';
+import { TLS_BY_NAME } from './certs.ts';
 
 export const ETCD_MISSING =
   'real etcd not found: apt-get install etcd-server etcd-client to run the etcd half of the conformance suite';
@@ -103,7 +104,7 @@ function installExitHook(): void {
 async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs: number, log: () => string, ca?: Buffer): Promise<void> {
   // A linearizable Range needs an elected leader, so it proves etcd can serve writes too.
   const { KV } = etcdProto();
-  const client = new KV(endpoint, ca ? grpc.credentials.createSsl(ca) : grpc.credentials.createInsecure());
+  const client = new KV(endpoint, ca ? grpc.credentials.createSsl(ca) : grpc.credentials.createInsecure(), ca ? TLS_BY_NAME : {});
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

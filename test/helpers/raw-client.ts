@@ -220,9 +220,9 @@ export class RawClient {
   token: string | undefined;
   readonly #streams = new Set<{ close(): void }>();
 
-  constructor(endpoint: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+  constructor(endpoint: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
     const proto = etcdProto();
-    this.#kv = new proto.KV(endpoint, creds);
+    this.#kv = new proto.KV(endpoint, creds, options);
     // All services share the KV client's channel: one HTTP/2 connection per RawClient.
     const shared = { channelOverride: this.#kv.getChannel() as grpc.Channel };
     this.#watch = new proto.Watch(endpoint, creds, shared);

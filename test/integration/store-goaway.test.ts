@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { closeStorm, electionRounds, goawayServers, type GoawayServer } from '../chaos/lib/goaway-scenario.ts';
-import { makePki, type TestPki } from '../helpers/certs.ts';
+import { makePki, TLS_BY_NAME, type TestPki } from '../helpers/certs.ts';
 import { recordGoaways, type GoawayRecorder } from '../helpers/goaway-recorder.ts';
 
 for (const server of goawayServers) {
@@ -40,7 +40,7 @@ for (const server of goawayServers) {
     });
 
     it('etcd3 over TLS: after two observers close, the leader resigns and deletes (5 rounds)', async () => {
-      const r = await electionRounds({ hosts: `https://${tls.endpoint}`, credentials: { rootCertificate: pki.ca } }, 5, rec);
+      const r = await electionRounds({ hosts: `https://${tls.endpoint}`, credentials: { rootCertificate: pki.ca }, grpcOptions: TLS_BY_NAME }, 5, rec);
       console.log(`${server.name}, etcd3 over TLS: ${r.rounds} rounds, ${r.sessions} sessions, GOAWAYs answering a client's own ${r.answered}, problems ${r.problems.length}`);
       assert.deepEqual(r.problems, []);
     });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { etcdProto } from '../../src/protocol/etcd-proto.ts';
-import { makePki } from '../helpers/certs.ts';
+import { makePki, TLS_BY_NAME } from '../helpers/certs.ts';
 import { makeTempDir, removeTempDir, startStoreProcess, stopAllStoreProcesses } from '../helpers/store-process.ts';
 
 /** Far above the store's 1 s grace; the old code needed 30 s to 12 min. */
@@ -36,7 +36,8 @@ async function start(dataDir: string, tls: boolean) {
   const store = await startStoreProcess(args);
   const creds = tls ? grpc.credentials.createSsl(pki.ca) : grpc.credentials.createInsecure();
   const { KV, Watch, Lease } = etcdProto();
-  const clients = { kv: new KV(store.endpoint, creds) as Client, watch: new Watch(store.endpoint, creds) as Client, lease: new Lease(store.endpoint, creds) as Client };
+  const o = tls ? TLS_BY_NAME : {};
+  const clients = { kv: new KV(store.endpoint, creds, o) as Client, watch: new Watch(store.endpoint, creds, o) as Client, lease: new Lease(store.endpoint, creds, o) as Client };
   return { store, ...clients, close: () => Object.values(clients).forEach((c) => c.close()) };
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
-import { makePki, type TestPki } from '../helpers/certs.ts';
+import { makePki, TLS_BY_NAME, type TestPki } from '../helpers/certs.ts';
 import { RawClient, callError } from '../helpers/raw-client.ts';
 
 const pki: TestPki = makePki();
@@ -15,7 +15,7 @@ describe('coord store over TLS', () => {
   after(() => store.close());
 
   it('serves clients that trust its CA', async () => {
-    const c = new RawClient(store.endpoint, grpc.credentials.createSsl(pki.ca));
+    const c = new RawClient(store.endpoint, grpc.credentials.createSsl(pki.ca), TLS_BY_NAME);
     try {
       await c.put({ key: 'tls/a', value: '1' });
       const r = await c.range({ key: 'tls/a' });
@@ -44,7 +44,7 @@ describe('coord store with client certificates (mTLS)', () => {
   after(() => store.close());
 
   it('accepts a client certificate signed by the configured CA', async () => {
-    const c = new RawClient(store.endpoint, grpc.credentials.createSsl(pki.ca, pki.clientKey, pki.clientCert));
+    const c = new RawClient(store.endpoint, grpc.credentials.createSsl(pki.ca, pki.clientKey, pki.clientCert), TLS_BY_NAME);
     try {
       await c.put({ key: 'mtls/a', value: 'ok' });
       assert.equal((await c.range({ key: 'mtls/a' })).count, '1');
@@ -55,7 +55,7 @@ describe('coord store with client certificates (mTLS)', () => {
 
   it('rejects a client without a certificate, and one signed by another CA', async () => {
     for (const creds of [grpc.credentials.createSsl(pki.ca), grpc.credentials.createSsl(pki.ca, pki.otherClientKey, pki.otherClientCert)]) {
-      const c = new RawClient(store.endpoint, creds);
+      const c = new RawClient(store.endpoint, creds, TLS_BY_NAME);
       try {
         const err = await callError(c.range({ key: 'mtls/a' }));
         assert.equal(err.code, grpc.status.UNAVAILABLE);
