@@ -74,6 +74,11 @@ export class Watcher implements Disposable {
     this.events.emit(batch);
   }
 
+  /** Nothing of this watch changed up to `revision`: a resume may start after it. */
+  progressed(revision: number): void {
+    if (this.nextRev === undefined || revision + 1 > this.nextRev) this.nextRev = revision + 1;
+  }
+
   fail(err: CoordError): void {
     this.closed = true;
     this.errors.emit(err);
@@ -259,7 +264,10 @@ export class WatchManager {
         prev_kv: !!o.prevKv,
         filters,
         watch_id: w.id,
-        progress_notify: false,
+        // The server then tells a caught-up watch the current revision now and then (etcd: every
+        // 10 min by default), so a resume after a reconnect starts there instead of replaying
+        // (or losing to compaction) every change since the watch's last event.
+        progress_notify: true,
       },
     });
   }
@@ -317,6 +325,10 @@ export class WatchManager {
       const revision = events[events.length - 1].kv.modRevision;
       this.o.history?.seen(revision);
       w.deliver({ events, revision });
+    } else if (!r.created && headerRev > 0) {
+      // A progress notification: the server sends it only to a synced watch, so every event of
+      // this watch up to headerRev has been delivered.
+      w.progressed(headerRev);
     }
   }
 

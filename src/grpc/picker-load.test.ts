@@ -117,8 +117,15 @@ describe('client stalls', () => {
     await new Promise((r) => setTimeout(r, 60));
     const after = realStalls.overlap(from - 5, to);
     assert.ok(after >= 120 && after <= to - from + 5, `stall recorded by the ticker: ${after} ms`);
-    const quiet = performance.now();
-    await new Promise((r) => setTimeout(r, 100));
-    assert.ok(realStalls.overlap(quiet, performance.now()) < 60, 'an idle wait is not a stall');
+    // An idle wait is not a stall. On a loaded machine this process may really be descheduled
+    // during one wait (which the monitor rightly counts); a monitor that counted idle time would
+    // count every wait, so the least of five decides.
+    const idle: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const quiet = performance.now();
+      await new Promise((r) => setTimeout(r, 100));
+      idle.push(realStalls.overlap(quiet, performance.now()));
+    }
+    assert.ok(Math.min(...idle) < 60, `an idle wait is not a stall: ${idle.map((v) => v.toFixed(0)).join(', ')} ms`);
   });
 });
