@@ -79,7 +79,9 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
   let faultsNow: Faults = { slowMs: {} };
   let slowMs = 0;
   const faults = coord.config.typed(FAULTS.namespace, FAULTS.key, FaultsSchema).subscribe((v) => {
+    const seen = JSON.stringify(faultsNow);
     faultsNow = v?.value ?? { slowMs: {} };
+    if (JSON.stringify(faultsNow) !== seen) log(`faults now ${JSON.stringify(faultsNow)}`);
     const next = faultsNow.slowMs[id] ?? 0;
     if (next !== slowMs) log(`injected latency now ${next} ms`);
     slowMs = next;
