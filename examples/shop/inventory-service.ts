@@ -13,12 +13,14 @@ import { grpcError, shop } from './lib/proto.ts';
 import { runService, unary, type ServiceContext } from './lib/service.ts';
 import { INVENTORY_TABLES, StockStore } from './lib/stock.ts';
 
+let stock: StockStore;
+
 await runService({
   name: 'inventory-service',
   database: { schema: 'inventory', statements: INVENTORY_TABLES },
   outbox: 'inventory',
   services: (ctx) => {
-    const stock = new StockStore(ctx.coord, ctx.log);
+    stock = new StockStore(ctx.coord, ctx.log, ctx.metrics);
     return [
       [
         shop().InventoryService,
@@ -33,7 +35,6 @@ await runService({
     ];
   },
   background: async (ctx) => {
-    const stock = new StockStore(ctx.coord, ctx.log);
     ctx.subscribe(TOPICS.orders, 'inventory', (event, signal) => onOrderEvent(ctx, stock, event, signal), { maxAttempts: MAX_ATTEMPTS });
     await new Promise((resolve) => ctx.draining.addEventListener('abort', resolve, { once: true }));
   },

@@ -55,7 +55,7 @@ export interface ShopInstance {
 export interface Shop {
   /** The instances as last started (restart() replaces an entry). */
   readonly instances: ShopInstance[];
-  /** Starts instance `id` again (after it was killed or exited) and resolves once it serves. */
+  /** Starts instance `id` again once it exited (killed: waits up to 10 s for its exit) and resolves once it serves. */
   restart(id: string): Promise<ShopInstance>;
   /** SIGTERMs every instance still running and waits for it to drain and deregister (SIGKILL after 20 s). */
   close(): Promise<void>;
@@ -154,8 +154,10 @@ export async function startShop(options: ShopOptions): Promise<Shop> {
       const old = children.get(id);
       if (!old) throw new Error(`no shop instance ${JSON.stringify(id)} (instances: ${[...children.keys()].join(', ')})`);
       if (closing) throw new Error('the shop is closing');
+      // Just killed: its exit may not have been reported yet.
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([old.exited, new Promise((r) => (wait = setTimeout(r, 10_000)))]).finally(() => clearTimeout(wait));
       if (running(old)) throw new Error(`${id} (pid ${old.process.pid}) is still running; kill it first`);
-      await old.exited;
       const child = launch(old.spec);
       children.set(id, child);
       const instance = await within(child.listening, `${id} was not serving again`);

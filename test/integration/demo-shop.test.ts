@@ -249,6 +249,37 @@ for (const s of setups) {
       }
     });
 
+    it('refunds and cancels a paid order inventory cannot fulfil', async () => {
+      // Payment is slow (new charges answer after 3 s, past the 1 s the order service waits), so the
+      // order stays reserved long enough to take its stock away, as a damaged shipment would.
+      await limits({ ...LIMITS, orderSeconds: 2, paymentTimeoutMs: 1000, reconcileAttempts: 5 });
+      await faults({ payment: { delayMs: 3000 } });
+      try {
+        const created = await create([{ sku: 'pen', quantity: 2 }], 'u2');
+        await waitFor(async () => (await order(created.id)).status === 'reserved', T, 'the order to be reserved');
+        const tx = await db.connect();
+        let taken;
+        try {
+          await tx.query('BEGIN');
+          taken = await tx.query(`UPDATE inventory.reservations SET status = 'released', reason = 'damaged' WHERE order_id = $1 AND status = 'reserved' RETURNING 1`, [created.id]);
+          await tx.query(`UPDATE inventory.stock SET available = available + 2, reserved = reserved - 2 WHERE sku = 'pen'`);
+          await tx.query('COMMIT');
+        } finally {
+          tx.release();
+        }
+        assert.equal(taken.rowCount, 1, 'the reservation was taken away before the order was paid');
+        const done = await settled(created.id);
+        assert.equal(done.status, 'cancelled');
+        assert.equal(done.reason, 'cannot be fulfilled: paid, but no stock is reserved for it');
+        assert.equal((await call(payments, 'GetPayment', { order_id: created.id })).status, 'refunded');
+        const { rows } = await db.query(`SELECT kind, amount_cents FROM payments.ledger WHERE order_id = $1 ORDER BY id`, [created.id]);
+        assert.deepEqual(rows, [{ kind: 'charge', amount_cents: 500 }, { kind: 'refund', amount_cents: 500 }]);
+      } finally {
+        await faults({});
+        await limits(LIMITS);
+      }
+    });
+
     it('puts an event nobody can handle in the dead-letter list; re-drive delivers it again', async () => {
       const bad: EventRecord = { id: `bad-${Date.now()}`, topic: 'orders', type: 'OrderCreated', key: 'nobody', data: { orderId: 'nobody' }, time: new Date().toISOString() };
       await engine.publish([bad]);

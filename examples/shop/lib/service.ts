@@ -6,6 +6,7 @@
 // `coord dev` that started it goes away: stop serving, stop consuming, stop relaying, close.
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
+import type { Registry } from 'prom-client';
 import { connect, type Coord } from 'etcd-coord';
 import { clientInterceptors, serve, setup, type CoordServer, type ServiceEntries, type ServiceSource } from 'etcd-coord/grpc';
 import { etcdEngine, natsEngine, PostgresOutbox, startRelay, type EventEngine, type EventHandler, type Relay, type SqlDatabase, type SubscribeOptions, type Subscription } from 'etcd-coord/events';
@@ -27,6 +28,8 @@ export interface ServiceContext {
   readonly engine: EventEngine;
   /** The service's outbox: add events inside a `db.transaction` (only for a service with `outbox`). */
   readonly outbox: PostgresOutbox;
+  /** The Prometheus registry the dashboard scrapes (the endpoint in the registry metadata), for the service's own metrics. */
+  metrics: Registry;
   /** The `shop/faults` config as last seen. */
   faults(): Faults;
   /** A consumer in `group`, closed on shutdown before the engine (one line per failed delivery in the log). */
@@ -149,6 +152,7 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
     get outbox() {
       return need(outbox, 'outbox');
     },
+    metrics: obs.registry,
     faults: () => faultsNow,
     subscribe(topic, group, handler, o = {}) {
       const sub = need(engine, 'events engine').subscribe(topic, group, handler, { ...o, log });

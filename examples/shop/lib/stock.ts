@@ -6,6 +6,7 @@
 //
 // Locks are taken before the transaction begins, never inside it: through the PGlite bridge every
 // connection shares one session, and a transaction waiting for a lock would block the holder's.
+import { Counter, type Registry } from 'prom-client';
 import type { Coord, LockHandle } from 'etcd-coord';
 import type { SqlExecutor } from 'etcd-coord/events';
 import { CATALOG } from './catalog.ts';
@@ -56,11 +57,16 @@ type Row = { sku: string; available: number; reserved: number; sold: number; fen
 export class StockStore {
   /** Writes the database refused because of the fencing token. */
   fencedRejections = 0;
+  private readonly counter?: Counter;
 
+  /** `metrics`: where `shop_inventory_fenced_writes_rejected_total` is counted (the service's Prometheus registry). */
   constructor(
     private readonly coord: Coord,
     private readonly log: (line: string) => void,
-  ) {}
+    metrics?: Registry,
+  ) {
+    this.counter = metrics && new Counter({ name: 'shop_inventory_fenced_writes_rejected_total', help: 'Stock writes the database refused because a newer lock holder had written (stale fencing token)', registers: [metrics] });
+  }
 
   /** Runs `fn` holding the lock of every SKU (taken in sorted order, so two orders never deadlock), with their fencing tokens. */
   async withLocks<T>(skus: readonly string[], signal: AbortSignal, fn: (tokens: Tokens) => Promise<T>): Promise<T> {
@@ -69,7 +75,10 @@ export class StockStore {
       for (const sku of [...new Set(skus)].sort()) held.push(await this.coord.lock(`shop/sku/${sku}`, { ttl: LOCK_TTL, signal }));
       return await fn(new Map(held.map((h) => [h.name.slice('shop/sku/'.length), h.fencingToken])));
     } catch (e) {
-      if (e instanceof FencedWriteError) this.log(`${e.message} (${++this.fencedRejections} fenced writes rejected so far)`);
+      if (e instanceof FencedWriteError) {
+        this.counter?.inc();
+        this.log(`${e.message} (${++this.fencedRejections} fenced writes rejected so far)`);
+      }
       throw e;
     } finally {
       // A release that fails leaves the lock to its lease (LOCK_TTL): the next holder waits for it, nothing is lost.
