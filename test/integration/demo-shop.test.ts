@@ -21,6 +21,8 @@ import { call, shop, type Order } from '../../examples/shop/lib/proto.ts';
 import { StockStore, FencedWriteError } from '../../examples/shop/lib/stock.ts';
 import { fromPg } from '../../src/events/index.ts';
 import { waitFor } from './admin-fixture.ts';
+import { runCli } from '../helpers/cli-process.ts';
+import { FAULTS, FaultsSchema } from '../../examples/shop/lib/faults.ts';
 import { requireEtcd, startEtcd, type EtcdProcess } from '../helpers/etcd-process.ts';
 import { requireNats, startNats, type NatsProcess } from '../helpers/nats-process.ts';
 import { requirePostgres, startPostgres, type PostgresProcess } from '../helpers/postgres-process.ts';
@@ -44,6 +46,7 @@ for (const s of setups) {
     let running: Shop;
     let engine: EventEngine;
     let db: pg.Pool;
+    let endpoint: string;
     const logDir = mkdtempSync(join(tmpdir(), 'coord-shop-'));
     const clients: grpc.Client[] = [];
     const client = <C extends grpc.Client>(Service: ServiceClientConstructor<C>, target: string) => {
@@ -59,7 +62,6 @@ for (const s of setups) {
 
     before(async () => {
       postgres = await startPostgres();
-      let endpoint: string;
       if (s.nats) {
         etcd = await startEtcd();
         nats = await startNats();
@@ -290,6 +292,18 @@ for (const s of setups) {
       assert.equal((await engine.deadLetters('orders', 'inventory')).find((d) => d.event.id === bad.id), undefined);
       const again = await waitFor(async () => (await engine.deadLetters('orders', 'inventory')).find((d) => d.event.id === bad.id), T, 'the re-driven event to fail again');
       assert.ok(again.time > dead.time);
+    });
+
+    it('coord demo slow adds latency to the named instance only and keeps the payment switch', async () => {
+      await faults({ payment: { decline: true } });
+      const r = await runCli(['demo', 'slow', 'payment-service', '--id', 'payment-service-1', '--ms', '150', '--endpoints', endpoint]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^payment-service-1: 150 ms added to every call \(config shop\/faults v\d+\)$/m);
+      await waitFor(() => log('payment-service-1').includes('injected latency now 150 ms'), T, 'payment-service-1 to slow down');
+      assert.doesNotMatch(log('payment-service-2'), /injected latency/);
+      const now = await coord.config.typed(FAULTS.namespace, FAULTS.key, FaultsSchema).get();
+      assert.deepEqual(now?.value, { slowMs: { 'payment-service-1': 150 }, payment: { decline: true, delayMs: 0 } });
+      await faults({});
     });
 
     it('moves the reconciler to the other order-service when its leader stops, and the restarted one serves again', async () => {
