@@ -231,6 +231,29 @@ for (const s of setups) {
       assert.deepEqual(done.map((o) => o.status), Array(10).fill('paid'));
     });
 
+    it('publishes OrderCreated again while inventory does not answer, then cancels; the late stock is released', async () => {
+      await limits({ ...LIMITS, orderSeconds: 1, reconcileAttempts: 1 });
+      const before = await stockOf('mug');
+      try {
+        for (const id of ['inventory-service-1', 'inventory-service-2']) process.kill(running.instances.find((i) => i.id === id)!.pid, 'SIGKILL');
+        const created = await create([{ sku: 'mug', quantity: 2 }], 'u3');
+        const done = await waitFor(async () => {
+          const o = await order(created.id);
+          return o.status === 'cancelled' && o;
+        }, T, 'the unanswered order to be cancelled');
+        assert.equal(done.reason, 'stock not answered in time');
+        const orderLog = log('order-service-1') + log('order-service-2');
+        assert.match(orderLog, new RegExp(`reconciler: order ${created.id} still pending after its deadline: OrderCreated again \\(attempt 1\\)`));
+        await Promise.all(['inventory-service-1', 'inventory-service-2'].map((id) => running.restart(id)));
+        // Inventory meets OrderCreated (twice) and then OrderCancelled: whatever it reserved comes back.
+        await waitFor(async () => (await db.query(`SELECT status FROM inventory.reservations WHERE order_id = $1`, [created.id])).rows[0]?.status === 'released', T, 'the reservation to be released');
+        await waitFor(async () => (await stockOf('mug')).available === before.available, T, 'the stock to come back');
+        assert.equal((await call(payments, 'GetPayment', { order_id: created.id }).catch((e: grpc.ServiceError) => e.code)), grpc.status.NOT_FOUND, 'never charged');
+      } finally {
+        await limits(LIMITS);
+      }
+    });
+
     it('compensates a payment that times out: the reconciler voids it and cancels the order; its stock comes back', async () => {
       await limits({ ...LIMITS, orderSeconds: 2, paymentTimeoutMs: 500 });
       const before = await stockOf('mug');
