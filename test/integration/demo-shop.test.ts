@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
 import pg from 'pg';
+import { startShopGateway } from '../../src/cli/dev-gateway.ts';
 import { connect, type Coord } from '../../src/index.ts';
 import { etcdEngine, natsEngine, type EventEngine, type EventRecord } from '../../src/events/index.ts';
 import { client as grpcClient, setup, type ServiceClientConstructor } from '../../src/grpc/index.ts';
@@ -161,6 +163,50 @@ for (const s of setups) {
       assert.deepEqual(sent.map((n) => n.kind).sort(), ['OrderCreated', 'OrderPaid']);
       // …and the feed on the `notifications` topic has them (the dashboard tails it).
       assert.ok((await engine.stats('notifications')).events >= 2);
+    });
+
+    it('serves the new services through the gateway; a refund from outside cancels a paid order and its stock returns', async () => {
+      const secret = 'demo-shop-test-secret-0123456789abcdef';
+      const gateway = await startShopGateway({ coord, listen: '127.0.0.1:0', jwtSecret: secret, log: () => {} });
+      try {
+        const token = await new SignJWT({ scope: 'orders:write' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuer('coord-dev').setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+        const http = async (method: string, path: string, body?: object, auth = true) => {
+          const res = await fetch(`${gateway.url}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${token}` } : {}) },
+            ...(body ? { body: JSON.stringify(body) } : {}),
+          });
+          return { status: res.status, body: (await res.json()) as any };
+        };
+        const before = await stockOf('book');
+        const created = await http('POST', '/v1/orders', { user_id: 'u2', items: [{ sku: 'book', quantity: 1 }] });
+        assert.equal(created.status, 200, JSON.stringify(created.body));
+        assert.equal(created.body.status, 'pending');
+        const id: string = created.body.id;
+        await settled(id);
+        assert.equal((await http('GET', `/v1/orders/${id}`)).body.status, 'paid');
+        const { servedBy, ...payment } = (await http('GET', `/v1/payments/${id}`)).body;
+        assert.deepEqual(payment, { orderId: id, status: 'charged', amountCents: 1500 });
+        assert.match(servedBy, /^payment-service-[12]$/);
+        const feed = await waitFor(async () => {
+          const r = await http('GET', `/v1/notifications?order_id=${id}`);
+          return r.body.notifications?.length === 2 && r.body.notifications;
+        }, T, 'two notifications through the gateway');
+        assert.deepEqual(feed.map((n: { kind: string }) => n.kind).sort(), ['OrderCreated', 'OrderPaid']);
+        assert.equal((await http('POST', `/v1/payments/${id}/refund`, {}, false)).status, 401);
+        const refunded = await http('POST', `/v1/payments/${id}/refund`, {});
+        assert.equal(refunded.body.status, 'refunded', JSON.stringify(refunded.body));
+        // payment-service publishes PaymentRefunded; order-service cancels the paid order; inventory takes the sold book back.
+        const done = await waitFor(async () => {
+          const o = (await http('GET', `/v1/orders/${id}`)).body;
+          return o.status === 'cancelled' && o;
+        }, T, 'the refunded order to be cancelled');
+        assert.equal(done.reason, 'refunded');
+        await waitFor(async () => (await stockOf('book')).available === before.available, T, 'the book to return to stock');
+        assert.equal((await stockOf('book')).sold, before.sold);
+      } finally {
+        await gateway.close();
+      }
     });
 
     it('answers bad input with a clear error', async () => {
