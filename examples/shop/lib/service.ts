@@ -72,7 +72,7 @@ export function unary<Req, Res>(fn: (request: Typed<Req>, call: grpc.ServerUnary
     )) as grpc.handleUnaryCall<Req, Res>;
 }
 
-/** Starts the service from the environment `coord dev` sets (COORD_ENDPOINTS, COORD_NAMESPACE, SHOP_ID). */
+/** Starts the service from the environment `coord dev` sets (COORD_ENDPOINTS, COORD_NAMESPACE, SHOP_ID, DATABASE_URL, NATS_URL when set). */
 export async function runService<const T extends readonly ServiceSource[]>(options: ShopServiceOptions<T>): Promise<void> {
   const id = process.env.SHOP_ID ?? `${options.name}-${process.pid}`;
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${id}: ${line}\n`);
