@@ -129,13 +129,14 @@ export function registerDemoCommands(program: Command): void {
         try {
           const targets = await pick(coord, service, f.id, !!f.all);
           const faults = coord.config.typed(FAULTS.namespace, FAULTS.key, FaultsSchema);
-          const slowMs = { ...(await faults.get())?.value.slowMs };
+          const current = (await faults.get())?.value;
+          const slowMs = { ...current?.slowMs };
           for (const t of targets) {
             if (ms > 0) slowMs[t.id] = ms;
             else delete slowMs[t.id];
           }
           const ids = targets.map((t) => t.id).join(', ');
-          const v = await faults.publish({ slowMs }, { author: 'coord demo', message: ms ? `slow ${ids} by ${ms} ms` : `${ids} at full speed` });
+          const v = await faults.publish({ ...current, slowMs }, { author: 'coord demo', message: ms ? `slow ${ids} by ${ms} ms` : `${ids} at full speed` });
           console.log(`${ids}: ${ms ? `${ms} ms added to every call` : 'no added latency'} (config ${FAULTS.namespace}/${FAULTS.key} v${v.version})`);
         } finally {
           await coord.close();

@@ -2,7 +2,7 @@
 // `coord dev --demo` process tree: every dashboard page shows the running shop; a limit published
 // from the config editor is enforced by the next order and rolled back from the dashboard; an
 // inventory instance killed with `coord demo kill` vanishes from the Services page while a
-// `coord demo load` run sees no failed order. Screenshots go to test-results/ (and, with
+// `coord demo load` run sees no failed order (CreateOrder answers before inventory is involved). Screenshots go to test-results/ (and, with
 // COORD_UPDATE_DOCS=1, the Services page under load to docs/dashboard.png for the README).
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
@@ -67,11 +67,11 @@ describe('the demo in Chromium', { skip: requireChromium() }, () => {
 
   it('opens every dashboard page and shows the running shop', async () => {
     await page.goto(banner.dashboardUrl);
-    await page.getByTestId('count-instances').getByText('5', { exact: true }).waitFor();
+    await page.getByTestId('count-instances').getByText('8', { exact: true }).waitFor();
     await shot('overview');
 
     await page.getByTestId('nav-services').click();
-    for (const id of ['user-service-1', 'inventory-service-1', 'inventory-service-2', 'order-service-1', 'order-service-2']) {
+    for (const id of ['user-service-1', 'inventory-service-1', 'inventory-service-2', 'order-service-1', 'order-service-2', 'payment-service-1', 'payment-service-2', 'notification-service-1']) {
       await page.getByTestId(`instance-${id}`).getByTestId('status').getByText('serving').waitFor();
     }
     await shot('services');
@@ -81,11 +81,12 @@ describe('the demo in Chromium', { skip: requireChromium() }, () => {
     await shot('config');
 
     await page.getByTestId('nav-locks').click();
-    await page.getByTestId('election-shop-order-expiry').getByTestId('leader').getByText(/order-service-[12]/).waitFor();
+    await page.getByTestId('election-shop-order-reconciler').getByTestId('leader').getByText(/order-service-[12]/).waitFor();
     await shot('locks-elections');
 
     await page.getByTestId('nav-kv').click();
-    await page.getByTestId('kv-row').filter({ hasText: 'shop/stock/book' }).click();
+    // Business data is in PostgreSQL; etcd holds coordination, e.g. the registry.
+    await page.getByTestId('kv-row').filter({ hasText: 'services/order-service/order-service-1' }).click();
     await page.getByTestId('kv-value-text').waitFor();
     await shot('kv');
   });
@@ -96,7 +97,7 @@ describe('the demo in Chromium', { skip: requireChromium() }, () => {
 
     await page.goto(`${banner.dashboardUrl}config/shop/order-limits`);
     await page.getByTestId('current-version').getByText('v1').waitFor();
-    await page.getByTestId('value').fill('{\n  "maxItemsPerOrder": 2,\n  "reservationSeconds": 120\n}\n');
+    await page.getByTestId('value').fill('{\n  "maxItemsPerOrder": 2,\n  "orderSeconds": 15,\n  "paymentTimeoutMs": 2000,\n  "reconcileAttempts": 3,\n  "retrySeconds": 2\n}\n');
     await page.getByTestId('validity').getByText('valid JSON').waitFor();
     await page.getByTestId('message').fill('small orders only');
     await page.getByTestId('publish-button').click();
@@ -120,7 +121,8 @@ describe('the demo in Chromium', { skip: requireChromium() }, () => {
     const load = startCli(['demo', 'load', '--rps', '5', '--duration', '25', '--dir', dev.dir]);
     await load.printed((out) => /^\s+2s\s+ok\s+[1-9]/m.test(out), T);
     // Live figures scraped from each instance's metrics endpoint: a p99 in ms once traffic flows.
-    for (const id of ['order-service-1', 'order-service-2', 'inventory-service-1', 'inventory-service-2']) {
+    // (inventory gets no gRPC traffic from orders any more: it consumes events; payment-service does, through Pay)
+    for (const id of ['order-service-1', 'order-service-2', 'payment-service-1', 'payment-service-2']) {
       await page.getByTestId(`instance-${id}`).getByText(/^\d+(\.\d+)? ms$/).waitFor();
     }
     await shot('services-under-load');

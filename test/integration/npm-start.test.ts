@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { connect } from '../../src/index.ts';
 import { startStore } from '../../src/store/index.ts';
 import { ROOT, curlToFetch, killAllDev, startDev } from '../helpers/dev-process.ts';
+import { waitFor } from './admin-fixture.ts';
 
 const exec = promisify(execFile);
 
@@ -87,7 +88,8 @@ describe('npm start', () => {
     assert.match(user.servedBy, /^user-service-/);
     assert.equal(stock.sku, 'book', JSON.stringify(stock));
     assert.equal(typeof stock.available, 'number');
-    assert.equal(order.status, 'RESERVED', JSON.stringify(order));
+    // Accepted at once; inventory and payment follow through events.
+    assert.equal(order.status, 'pending', JSON.stringify(order));
     assert.match(order.id, /^o-/);
     assert.deepEqual(order.items, [{ sku: 'book', quantity: 2 }]);
 
@@ -99,14 +101,17 @@ describe('npm start', () => {
     // The order is there, and creating one needs the printed token.
     const got = (await (await fetch(`${banner.gatewayUrl}/v1/orders/${order.id}`)).json()) as { id: string };
     assert.equal(got.id, order.id);
+    // …and it is paid through the events: inventory reserves, payment charges (PGlite, embedded engine).
+    await waitFor(async () => ((await (await fetch(`${banner.gatewayUrl}/v1/orders/${order.id}`)).json()) as { status: string }).status === 'paid', 60_000, `order ${order.id} to be paid`);
     const anonymous = await fetch(`${banner.gatewayUrl}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id":"u1","items":[{"sku":"book","quantity":1}]}' });
     assert.equal(anonymous.status, 401);
 
     // Every instance is registered now.
     const coord = connect({ endpoints: banner.storeEndpoint });
     try {
-      const ids = (await Promise.all(['user-service', 'inventory-service', 'order-service'].map((s) => coord.instances(s)))).flat().map((i) => i.id).sort();
-      assert.deepEqual(ids, ['inventory-service-1', 'inventory-service-2', 'order-service-1', 'order-service-2', 'user-service-1']);
+      const services = ['user-service', 'inventory-service', 'order-service', 'payment-service', 'notification-service'];
+      const ids = (await Promise.all(services.map((s) => coord.instances(s)))).flat().map((i) => i.id).sort();
+      assert.deepEqual(ids, ['inventory-service-1', 'inventory-service-2', 'notification-service-1', 'order-service-1', 'order-service-2', 'payment-service-1', 'payment-service-2', 'user-service-1']);
     } finally {
       await coord.close();
     }
