@@ -3,7 +3,8 @@
 // engine and an embedded engine over etcd / coord store. See docs/events.md.
 export { checkName, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
 export { etcdEngine, type EtcdEngineOptions } from './engine-etcd.ts';
-export { natsEngine, type NatsEngineOptions } from './engine-nats.ts';
+export { natsEngine, type NatsEngineOptions, type NatsEventEngine } from './engine-nats.ts';
+export { announceEngine, announcementKey, openAnnouncedEngine, readAnnouncement, type EngineAnnouncement, type OpenAnnouncedOptions } from './announce.ts';
 export { EtcdOutbox, PostgresOutbox, type NewEvent, type OutboxEntry, type OutboxSource, type PostgresOutboxOptions } from './outbox.ts';
 export { startRelay, type Relay, type RelayOptions, type RelayStats } from './outbox-relay.ts';
 export { idempotent, migrateProcessed } from './consumer-idempotent.ts';
