@@ -45,7 +45,9 @@ export async function natsEngine(options: NatsEngineOptions): Promise<NatsEventE
   const nats = await load();
   const prefix = options.prefix ?? 'coord';
   const log = options.log ?? (() => {});
-  const nc = await nats.connect({ servers: options.servers, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'coord-events' });
+  const nc = await nats.connect({ servers: options.servers, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'coord-events' }).catch((e: unknown) => {
+    throw new CoordError('unavailable', `cannot reach NATS at ${[options.servers].flat().join(',')}: ${(e as Error).message}`, { cause: e });
+  });
   const jsm = await nats.jetstreamManager(nc);
   const js = nats.jetstream(nc);
   const streamOf = (topic: string) => `${prefix}_${checkName('topic', topic)}`;
