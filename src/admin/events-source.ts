@@ -25,9 +25,13 @@ export class EventsSource {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** The engine, or not-found (nothing announced), or unavailable (neither etcd nor an open engine). */
-  engine(): Promise<EventEngine> {
+  /**
+   * The engine, or not-found (nothing announced), or unavailable (neither etcd nor an open engine).
+   * `etcdDown`: the announcement is not read (it would only time out); the open engine is used.
+   */
+  engine(etcdDown = false): Promise<EventEngine> {
     if (this.options.engine) return Promise.resolve(this.options.engine);
+    if (etcdDown && this.current) return Promise.resolve(this.current.engine);
     // One look-up at a time: concurrent requests share it.
     this.opening ??= this.resolve().finally(() => (this.opening = undefined));
     return this.opening;

@@ -34,7 +34,7 @@ export function eventsRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const { readRelayReports } = await import('../events/relay-reports.ts');
     const [engineSide, outboxSide] = await Promise.allSettled([
       (async () => {
-        const engine = await ctx.events.engine();
+        const engine = await ctx.events.engine(ctx.live.stale);
         return { engine: describeEngine(engine), topics: await readTopics(engine) };
       })(),
       readRelayReports(ctx.coord),
