@@ -84,6 +84,16 @@ for (const setup of setups) {
       assert.equal(tail.status, 404);
     });
 
+    it('events: { nats } shows those servers whatever is announced', { skip: setup.nats ? undefined : 'the NATS setup only' }, async () => {
+      const engine = await natsEngine({ servers: nats!.endpoint });
+      closers.push(() => engine.close());
+      await engine.publish([{ ...order(1), topic: 'payments' }]);
+      const a = await startAdmin({ endpoints: server!.endpoint, namespace: '/admin-events-given/', dashboard: false, instanceMetrics: false, events: { nats: nats!.endpoint } });
+      closers.push(() => a.close());
+      const r = await http<EventsOverview>(a.url, 'GET', '/api/event-engine');
+      assert.deepEqual(r.body, { engine: { name: 'nats-jetstream', servers: [nats!.endpoint] }, topics: [{ topic: 'payments', events: 1, groups: [] }], outboxes: [] });
+    });
+
     it('overview, tail, dead letters, re-drive (token and read-only checked); the last figures while etcd is down', async () => {
       const ns = '/admin-events/';
       const lib = client(ns);
@@ -119,10 +129,10 @@ for (const setup of setups) {
       const stats = await engine.stats('orders');
       assert.deepEqual(overview.body, {
         engine: setup.nats ? { name: 'nats-jetstream', servers: [nats!.endpoint] } : { name: 'etcd' },
-        topics: [{ ...stats, groups: [...stats.groups].sort((x, y) => x.group.localeCompare(y.group)) }],
+        topics: [{ ...stats, groups: [...stats.groups].sort((x, y) => x.group.localeCompare(y.group)) }, ...(setup.nats ? [{ topic: 'payments', events: 1, groups: [] }] : [])],
         outboxes: reports,
       });
-      assert.deepEqual(overview.body.topics[0].groups, [
+      assert.deepEqual(overview.body.topics.find((x) => x.topic === 'orders')!.groups, [
         { group: 'mail', pending: 1, deadLetters: 0 },
         { group: 'pay', pending: 1, deadLetters: 1 },
       ]);
