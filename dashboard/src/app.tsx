@@ -8,6 +8,7 @@ import { Login } from './login.tsx';
 import { ConfigDetailPage } from './pages/config-detail.tsx';
 import { ConfigPage } from './pages/config.tsx';
 import { CoordinationPage } from './pages/coordination.tsx';
+import { EventsPage } from './pages/events.tsx';
 import { KvPage } from './pages/kv.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { ServicesPage } from './pages/services.tsx';
@@ -18,6 +19,7 @@ const NAV = [
   { href: '/services', label: 'Services', match: (p: string) => p.startsWith('/services') },
   { href: '/config', label: 'Config', match: (p: string) => p.startsWith('/config') },
   { href: '/coordination', label: 'Locks & Elections', match: (p: string) => p.startsWith('/coordination') },
+  { href: '/events', label: 'Events', match: (p: string) => p.startsWith('/events') },
   { href: '/kv', label: 'KV browser', match: (p: string) => p.startsWith('/kv') },
 ];
 
@@ -114,6 +116,7 @@ function Page({ path }: { path: string }) {
   const m = /^\/config\/([^/]+)\/([^/]+)$/.exec(path);
   if (m) return <ConfigDetailPage namespace={decodeURIComponent(m[1])} configKey={decodeURIComponent(m[2])} />;
   if (path === '/coordination') return <CoordinationPage />;
+  if (path === '/events') return <EventsPage />;
   if (path === '/kv') return <KvPage />;
   return (
     <div class="page">

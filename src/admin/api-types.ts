@@ -390,3 +390,51 @@ export interface KvChange {
   revision: number;
   size: number;
 }
+
+/** `GET /api/event-engine`: the events engine the services announced, its topics, and the outbox relays' reports. */
+export interface EventsOverview {
+  /** The engine shown (`servers` for NATS); null when none is announced or it could not be opened. */
+  engine: { name: string; servers?: string[] } | null;
+  /** Why the engine or its topics are not current: nothing announced, or the engine unreachable. */
+  engineError?: string;
+  /** Per topic the events kept and per consumer group (sorted) the pending events (its lag) and dead letters. */
+  topics: EventTopicView[];
+  /** Set when `topics` are the last known figures (the engine or etcd is unreachable): when they were read. */
+  topicsAsOf?: string;
+  /** One report per outbox relay instance, as the relays publish them under `<ns>events/outbox/`. */
+  outboxes: OutboxReportView[];
+  outboxesError?: string;
+  /** Set when `outboxes` are the last known reports (etcd is unreachable): when they were read. */
+  outboxesAsOf?: string;
+}
+
+export interface EventTopicView {
+  topic: string;
+  events: number;
+  groups: Array<{ group: string; pending: number; deadLetters: number }>;
+}
+
+export type OutboxReportView =
+  | { outbox: string; instance: string; leader: boolean; backlog: number; oldestAgeSeconds: number; sent: number; errors: number; updated: string }
+  | { outbox: string; instance: string; malformed: string };
+
+/** An event as the engine holds it. */
+export interface EventView {
+  id: string;
+  topic: string;
+  type: string;
+  key: string;
+  data: unknown;
+  time: string;
+}
+
+/** `GET /api/event-engine/topics/:topic/tail`: the newest events, newest last. */
+export interface EventTailView {
+  topic: string;
+  events: EventView[];
+}
+
+/** `GET /api/event-engine/dead-letters`: what consumer groups gave up on. */
+export interface DeadLettersView {
+  deadLetters: Array<{ group: string; event: EventView; attempts: number; error: string; time: string }>;
+}

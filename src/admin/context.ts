@@ -1,6 +1,7 @@
 import type { Coord } from '../coord.ts';
 import type { AdminInfo } from './api-types.ts';
 import type { ClusterInfo } from './cluster-info.ts';
+import type { EventsSource } from './events-source.ts';
 import type { ForeignServices } from './foreign-services.ts';
 import type { InstanceMetricsSource } from './instance-metrics.ts';
 import type { LiveView } from './live-view.ts';
@@ -13,6 +14,8 @@ export interface AdminContext {
   /** Services in Go registry layouts, read at each /api/services request. */
   readonly foreign: ForeignServices;
   readonly metrics: InstanceMetricsSource | undefined;
+  /** The events engine announced at `<ns>events/engine` (or the one given). */
+  readonly events: EventsSource;
   readonly info: AdminInfo;
   /** Closers of the open SSE streams, so close() does not wait for browsers to hang up. */
   readonly streams: Set<() => void>;

@@ -6,6 +6,7 @@ import { ClusterInfo } from './cluster-info.ts';
 import type { AdminContext } from './context.ts';
 import { registryFormat } from '../registry/registry-format.ts';
 import { ensureDashboard } from './dashboard-build.ts';
+import { EventsSource, type AdminEventsOptions } from './events-source.ts';
 import { ForeignServices, type ForeignServiceSource } from './foreign-services.ts';
 import type { InstanceMetricsSource } from './instance-metrics.ts';
 import { InstanceProbe } from './instance-probe.ts';
@@ -15,6 +16,7 @@ import { createServer, type ServerOptions } from './server.ts';
 export type * from './api-types.ts';
 export type { InstanceMetricsSource, TopologyEdge } from './instance-metrics.ts';
 export type { ForeignServiceSource } from './foreign-services.ts';
+export type { AdminEventsOptions } from './events-source.ts';
 
 /** Options for {@link startAdmin}; defaults in each field's doc. */
 export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 'auth' | 'requestTimeoutMs'> {
@@ -52,6 +54,8 @@ export interface AdminOptions extends Pick<ClientOptions, 'endpoints' | 'tls' | 
   foreignServices?: ForeignServiceSource[];
   /** Kratos' registry namespace to list every service of, or false for none. Default `/microservices`. */
   kratosNamespace?: string | false;
+  /** The events engine of the Events page: default the one the services announced at `<ns>events/engine`. */
+  events?: AdminEventsOptions;
   /** Author recorded for config changes that name none. Default `dashboard`. */
   author?: string;
   /** One line per notable event (dashboard build, watch re-read, internal errors). Default: none. */
@@ -85,7 +89,9 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
   const metrics = options.instanceMetrics === false ? undefined : (options.instanceMetrics ?? probe);
   const foreign = new ForeignServices(coord.etcd, { sources: options.foreignServices, kratosNamespace: options.kratosNamespace }, (i) => metrics?.metrics(i) ?? null, log);
   const cluster = new ClusterInfo({ client: coord.etcd, tls: options.tls });
+  const events = new EventsSource(coord, options.events ?? {}, log);
   const cleanup = async () => {
+    await events.close().catch((e: unknown) => log(`admin: closing the events engine failed (${(e as Error).message})`));
     live.close();
     cluster.close();
     probe?.close();
@@ -98,6 +104,7 @@ export async function startAdmin(options: AdminOptions = {}): Promise<AdminHandl
       cluster,
       foreign,
       metrics,
+      events,
       info: {
         namespace: coord.namespace,
         endpoints: coord.etcd.endpoints,

@@ -7,6 +7,7 @@ import type { AdminContext } from './context.ts';
 import { HttpError, toHttpError } from './errors-http.ts';
 import { configRoutes } from './routes-config.ts';
 import { coordinationRoutes } from './routes-coordination.ts';
+import { eventsRoutes } from './routes-events.ts';
 import { kvRoutes } from './routes-kv.ts';
 import { overviewRoutes } from './routes-overview.ts';
 import { servicesRoutes } from './routes-services.ts';
@@ -52,6 +53,7 @@ export async function createServer(ctx: AdminContext, options: ServerOptions): P
   configRoutes(app, ctx);
   coordinationRoutes(app, ctx);
   kvRoutes(app, ctx);
+  eventsRoutes(app, ctx);
 
   const dash = options.dashboard;
   if ('dist' in dash) {

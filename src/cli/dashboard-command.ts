@@ -8,6 +8,7 @@ interface DashboardFlags extends ConnectionFlags {
   readOnly?: boolean;
   foreign: string[];
   kratosNamespace?: string | false;
+  nats?: string;
 }
 
 const collect = (v: string, all: string[]) => [...all, v];
@@ -29,6 +30,7 @@ export function registerDashboardCommand(program: Command): void {
     .option('--foreign <format=target>', 'also list services Go stacks publish under a target, e.g. grpc-go=svc/echo or go-zero=orders (repeatable)', collect, [])
     .option('--kratos-namespace <prefix>', "where Kratos services are listed from (default /microservices)")
     .option('--no-kratos-namespace', 'do not list Kratos services')
+    .option('--nats <servers>', 'NATS servers (host:port, comma separated) for the Events page instead of the engine announced at <namespace>events/engine')
     .action(
       action(async (f: DashboardFlags) => {
         const coord = connectFrom(f);
@@ -46,6 +48,7 @@ export function registerDashboardCommand(program: Command): void {
             log: (line) => console.error(line),
             foreignServices: f.foreign.map(foreignSource),
             ...(f.kratosNamespace === undefined ? {} : { kratosNamespace: f.kratosNamespace }),
+            ...(f.nats === undefined ? {} : { events: { nats: f.nats.split(',').map((s) => s.trim()).filter(Boolean) } }),
           });
           console.log(`coord dashboard on ${admin.url} (etcd ${f.endpoints}, namespace ${coord.namespace}${f.readOnly ? ', read-only' : ''})`);
           if (f.token) console.log('every API call needs the token: the page asks for it, or open the URL with #token=<token>');

@@ -15,7 +15,7 @@ import type { Coord } from '../coord.ts';
 import { CoordError } from '../core/errors.ts';
 import { compare, op } from '../client/etcd-client.ts';
 import type { LockHandle } from '../lock/lock.ts';
-import { checkEvent, checkName, retryDelay, SUBSCRIBE_DEFAULTS, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
+import { checkEvent, checkLimit, checkName, retryDelay, SUBSCRIBE_DEFAULTS, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
 
 /** Options for {@link etcdEngine}; defaults in each field's doc. */
 export interface EtcdEngineOptions {
@@ -177,6 +177,32 @@ export function etcdEngine(coord: Coord, options: EtcdEngineOptions = {}): Event
           }),
         ),
       };
+    },
+
+    async topics() {
+      // etcd lists no "directories": skip from one topic's keys to the next, one read per topic.
+      const root = `${coord.namespace}events/`;
+      const out: string[] = [];
+      for (let from = root; ; ) {
+        const r = await etcd.range(from, { end: `${root.slice(0, -1)}0`, keysOnly: true, limit: 1 });
+        const key = r.kvs[0]?.key;
+        if (key === undefined) return out;
+        const rest = key.slice(root.length);
+        const slash = rest.indexOf('/');
+        // `events/engine` (the announcement) has no slash; `events/outbox/` holds relay stats.
+        if (slash < 0) from = `${key}\0`;
+        else {
+          const topic = rest.slice(0, slash);
+          if (topic !== 'outbox') out.push(topic);
+          // '0' follows '/': the first key after every `events/<topic>/…`.
+          from = `${root}${topic}0`;
+        }
+      }
+    },
+
+    async tail(topic, limit) {
+      const r = await etcd.range(`${base(topic)}log/`, { prefix: true, sort: { target: 'create', order: 'descend' }, limit: checkLimit(limit) });
+      return r.kvs.map((kv) => JSON.parse(kv.value.toString()) as EventRecord).reverse();
     },
 
     async deadLetters(topic, group) {

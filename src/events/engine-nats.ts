@@ -4,7 +4,7 @@
 // `coord_dead_letters`. The @nats-io packages are optional peer dependencies, loaded only here.
 import type { JsMsg } from '@nats-io/jetstream';
 import { CoordError } from '../core/errors.ts';
-import { checkEvent, checkName, retryDelay, SUBSCRIBE_DEFAULTS, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
+import { checkEvent, checkLimit, checkName, retryDelay, SUBSCRIBE_DEFAULTS, type DeadLetter, type Delivery, type EventEngine, type EventHandler, type EventRecord, type SubscribeOptions, type Subscription, type TopicStats } from './event.ts';
 
 /** Options for {@link natsEngine}; defaults in each field's doc. */
 export interface NatsEngineOptions {
@@ -20,6 +20,15 @@ export interface NatsEngineOptions {
   log?: (line: string) => void;
 }
 
+/** The NATS engine, with what it was opened on (announceEngine() publishes it for the CLI and the dashboard). */
+export interface NatsEventEngine extends EventEngine {
+  readonly name: 'nats-jetstream';
+  /** The servers it was given, as given. */
+  readonly servers: readonly string[];
+  /** Prefix of its stream names and subjects. */
+  readonly prefix: string;
+}
+
 const REDRIVE_GROUP = 'Coord-Redrive-Group';
 
 async function load() {
@@ -32,11 +41,13 @@ async function load() {
 }
 
 /** Connects to NATS and returns the engine; streams and consumers are created as topics and groups are first used. */
-export async function natsEngine(options: NatsEngineOptions): Promise<EventEngine> {
+export async function natsEngine(options: NatsEngineOptions): Promise<NatsEventEngine> {
   const nats = await load();
   const prefix = options.prefix ?? 'coord';
   const log = options.log ?? (() => {});
-  const nc = await nats.connect({ servers: options.servers, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'coord-events' });
+  const nc = await nats.connect({ servers: options.servers, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'coord-events' }).catch((e: unknown) => {
+    throw new CoordError('unavailable', `cannot reach NATS at ${[options.servers].flat().join(',')}: ${(e as Error).message}`, { cause: e });
+  });
   const jsm = await nats.jetstreamManager(nc);
   const js = nats.jetstream(nc);
   const streamOf = (topic: string) => `${prefix}_${checkName('topic', topic)}`;
@@ -65,8 +76,20 @@ export async function natsEngine(options: NatsEngineOptions): Promise<EventEngin
     await js.publish(subject, JSON.stringify(event), { msgID, headers: h });
   }
 
-  const engine: EventEngine = {
+  /** The stream's info, or undefined when it does not exist (reads create nothing). */
+  const streamInfo = async (name: string) => {
+    try {
+      return await jsm.streams.info(name);
+    } catch (e) {
+      if (isStreamNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+
+  const engine: NatsEventEngine = {
     name: 'nats-jetstream',
+    servers: typeof options.servers === 'string' ? [options.servers] : [...options.servers],
+    prefix,
 
     async publish(events, o = {}) {
       for (const e of events) checkEvent(e);
@@ -159,8 +182,8 @@ export async function natsEngine(options: NatsEngineOptions): Promise<EventEngin
 
     async stats(topic): Promise<TopicStats> {
       const stream = streamOf(topic);
-      await ensureTopic(topic);
-      const info = await jsm.streams.info(stream);
+      const info = await streamInfo(stream);
+      if (!info) return { topic, events: 0, groups: [] };
       const dead = await engine.deadLetters(topic);
       const groups: TopicStats['groups'] = [];
       for await (const c of jsm.consumers.list(stream)) {
@@ -170,8 +193,39 @@ export async function natsEngine(options: NatsEngineOptions): Promise<EventEngin
       return { topic, events: info.state.messages, groups };
     },
 
+    async topics() {
+      const out: string[] = [];
+      // A topic's stream is `<prefix>_<topic>` on subjects `<prefix>.<topic>.>` (dead letters: `<prefix>.dead.>`).
+      for await (const info of jsm.streams.list()) {
+        const [subject] = info.config.subjects ?? [];
+        const topic = subject?.startsWith(`${prefix}.`) && subject.endsWith('.>') ? subject.slice(prefix.length + 1, -2) : '';
+        if (info.config.name === `${prefix}_${topic}` && topic !== 'dead') out.push(topic);
+      }
+      return out.sort();
+    },
+
+    async tail(topic, limit) {
+      checkLimit(limit);
+      const stream = streamOf(topic);
+      const info = await streamInfo(stream);
+      if (!info) return [];
+      const out: EventRecord[] = [];
+      // Newest first by sequence, skipping re-drives (a second copy of an event) and removed messages.
+      for (let seq = info.state.last_seq; seq >= info.state.first_seq && seq > 0 && out.length < limit; seq--) {
+        let m;
+        try {
+          m = await jsm.streams.getMessage(stream, { seq });
+        } catch (e) {
+          if (isMessageNotFound(e)) continue;
+          throw e;
+        }
+        if (m && m.subject === `${prefix}.${topic}.events`) out.push(m.json<EventRecord>());
+      }
+      return out.reverse();
+    },
+
     async deadLetters(topic, group) {
-      await ensureDead();
+      if (!(await streamInfo(deadStream))) return [];
       const subject = `${prefix}.dead.${checkName('topic', topic)}.${group === undefined ? '*' : checkName('group', group)}`;
       return (await readDead(subject)).map((d) => d.letter);
     },
@@ -193,6 +247,14 @@ export async function natsEngine(options: NatsEngineOptions): Promise<EventEngin
     },
   };
   return engine;
+
+  function isStreamNotFound(e: unknown): boolean {
+    return e instanceof nats.JetStreamApiError && e.code === nats.JetStreamApiCodes.StreamNotFound;
+  }
+
+  function isMessageNotFound(e: unknown): boolean {
+    return e instanceof nats.JetStreamApiError && e.code === nats.JetStreamApiCodes.NoMessageFound;
+  }
 
   /** Every dead letter on `subject` (wildcards allowed), oldest first. */
   async function readDead(subject: string): Promise<Array<{ seq: number; letter: DeadLetter }>> {

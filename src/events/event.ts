@@ -72,6 +72,10 @@ export interface EventEngine {
   /** At-least-once delivery of `topic` to `group`: each group gets every event; within a group one consumer handles each event. */
   subscribe<T = unknown>(topic: string, group: string, handler: EventHandler<T>, options?: SubscribeOptions): Subscription;
   stats(topic: string): Promise<TopicStats>;
+  /** The topics the engine holds events (or groups) of, sorted. Reading creates nothing. */
+  topics(): Promise<string[]>;
+  /** The newest `limit` events of `topic`, newest last (re-drives are not listed again); `[]` for a topic it does not hold. */
+  tail(topic: string, limit: number): Promise<EventRecord[]>;
   deadLetters(topic: string, group?: string): Promise<DeadLetter[]>;
   /** Removes a dead letter and delivers its event to its group again. */
   redrive(topic: string, group: string, id: string): Promise<void>;
@@ -79,11 +83,20 @@ export interface EventEngine {
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Topic names the engines keep for themselves: NATS dead letters are on subjects `<prefix>.dead.…`; `<ns>events/outbox/` holds the relays' stats. */
+const RESERVED_TOPICS = new Set(['dead', 'outbox']);
 
-/** Topic and group names: lower-case letters, digits, `-` and `_`, at most 63 (safe as NATS subject tokens, stream names and etcd keys). */
+/** Topic and group names: lower-case letters, digits, `-` and `_`, at most 63 (safe as NATS subject tokens, stream names and etcd keys); topics `dead` and `outbox` are reserved. */
 export function checkName(kind: 'topic' | 'group', name: string): string {
   if (!NAME.test(name)) throw new CoordError('invalid-argument', `${kind} ${JSON.stringify(name)}: use lower-case letters, digits, '-' and '_' (at most 63, starting with a letter or digit)`);
+  if (kind === 'topic' && RESERVED_TOPICS.has(name)) throw new CoordError('invalid-argument', `topic ${JSON.stringify(name)} is reserved (the engines use it); choose another name`);
   return name;
+}
+
+/** A `limit` for {@link EventEngine.tail}: a whole number from 1 to 1000. */
+export function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CoordError('invalid-argument', `tail limit must be a whole number from 1 to 1000, got ${limit}`);
+  return limit;
 }
 
 export function checkEvent(e: EventRecord): void {

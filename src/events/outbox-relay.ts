@@ -2,10 +2,19 @@
 // unsent events in outbox order and then marking them sent. A relay killed between the two
 // publishes the same events again when it (or another instance) takes over; the engine drops them
 // by id within its dedupe window, and idempotent consumers drop whatever gets past that.
+//
+// Every instance also measures the outbox's backlog every `statsIntervalMs` and publishes it, for
+// the CLI and the dashboard, under the client's lease (gone when the process is):
+//
+//   <ns>events/outbox/<outbox>/<instance>   {"outbox","instance","leader","backlog","oldestAgeSeconds","sent","errors","updated"}
+//
+// and as Prometheus metrics labelled `outbox` (outbox-metrics.ts).
+import type { Registry } from 'prom-client';
 import { pause } from '../core/backoff.ts';
 import type { Coord } from '../coord.ts';
 import { retryDelay, type EventEngine } from './event.ts';
 import type { OutboxSource } from './outbox.ts';
+import { outboxMetrics } from './outbox-metrics.ts';
 
 /** Options for {@link startRelay}; defaults in each field's doc. */
 export interface RelayOptions {
@@ -22,7 +31,35 @@ export interface RelayOptions {
   pollMs?: number;
   /** One line per notable event (elected, lost, a failed publish). Default none. */
   log?: (line: string) => void;
+  /** How often the backlog is measured and published to etcd, ms. Default 5000. */
+  statsIntervalMs?: number;
+  /**
+   * The prom-client registry for the relay's metrics (`coord_outbox_*`, labelled `outbox`): pass
+   * `obs.registry` of createObservability(); false for none. Default prom-client's default registry.
+   */
+  registry?: Registry | false;
 }
+
+/** What a relay publishes at `<ns>events/outbox/<outbox>/<instance>`. */
+export interface RelayReport {
+  outbox: string;
+  instance: string;
+  /** Whether this instance was relaying. */
+  leader: boolean;
+  /** Unsent events when measured. */
+  backlog: number;
+  /** Age of the oldest unsent event when measured, seconds (0 when none). */
+  oldestAgeSeconds: number;
+  /** Events this instance published since it started. */
+  sent: number;
+  /** Failed relay rounds of this instance, each retried. */
+  errors: number;
+  /** When measured (ISO 8601). */
+  updated: string;
+}
+
+/** The etcd key a relay's report is published under. */
+export const relayReportKey = (namespace: string, outbox: string, instance: string): string => `${namespace}events/outbox/${encodeURIComponent(outbox)}/${encodeURIComponent(instance)}`;
 
 export interface RelayStats {
   /** Whether this instance is the relay now. */
@@ -44,9 +81,16 @@ export interface Relay {
 }
 
 export function startRelay(options: RelayOptions): Relay {
-  const o = { batch: 100, pollMs: 50, log: () => {}, instance: `${process.env.HOSTNAME ?? 'host'}-${process.pid}`, ...options };
+  const o = { batch: 100, pollMs: 50, log: () => {}, instance: `${process.env.HOSTNAME ?? 'host'}-${process.pid}`, statsIntervalMs: 5000, ...options };
   const stop = new AbortController();
   const stats: RelayStats = { leader: false, published: 0, lagMs: 0, backlog: 0, errors: 0 };
+  let measured = false;
+  const metrics = o.registry === false ? undefined : outboxMetrics(o.registry);
+  const unwatch = metrics?.watch({
+    outbox: o.name,
+    leader: () => stats.leader,
+    measured: () => (measured ? { backlog: stats.backlog, oldestAgeSeconds: stats.lagMs / 1000 } : undefined),
+  });
 
   const relayWhileLeader = async (signal: AbortSignal) => {
     for (let failures = 0; !signal.aborted; ) {
@@ -56,6 +100,7 @@ export function startRelay(options: RelayOptions): Relay {
           const b = await o.outbox.backlog();
           stats.backlog = b.count;
           stats.lagMs = b.oldestAgeMs;
+          measured = true;
           await pause(o.pollMs, signal);
           continue;
         }
@@ -63,10 +108,12 @@ export function startRelay(options: RelayOptions): Relay {
         await o.engine.publish(entries.map((e) => e.event), { signal });
         await o.outbox.markSent(entries.map((e) => e.ref));
         stats.published += entries.length;
+        metrics?.sent.inc({ outbox: o.name }, entries.length);
         failures = 0;
       } catch (e) {
         if (signal.aborted) return;
         stats.errors++;
+        metrics?.errors.inc({ outbox: o.name });
         failures++;
         o.log(`outbox relay ${o.name}: ${(e as Error).message}; again in ${retryDelay(failures, 100)} ms`);
         await pause(retryDelay(failures, 100), signal);
@@ -96,12 +143,43 @@ export function startRelay(options: RelayOptions): Relay {
       }
     }
   };
+  const reportKey = relayReportKey(o.coord.namespace, o.name, o.instance);
+  /** Measures the backlog and publishes the report under the client's shared lease (the one its elections use). */
+  const report = async () => {
+    const b = await o.outbox.backlog();
+    stats.backlog = b.count;
+    stats.lagMs = b.oldestAgeMs;
+    measured = true;
+    const r: RelayReport = { outbox: o.name, instance: o.instance, leader: stats.leader, backlog: b.count, oldestAgeSeconds: b.oldestAgeMs / 1000, sent: stats.published, errors: stats.errors, updated: new Date().toISOString() };
+    const session = await o.coord.sessions.supervisor(10).session(stop.signal);
+    await o.coord.etcd.put(reportKey, JSON.stringify(r), { lease: session.lease, signal: stop.signal });
+  };
+  const reportLoop = async () => {
+    for (let failures = 0; !stop.signal.aborted; ) {
+      try {
+        await report();
+        failures = 0;
+        await pause(o.statsIntervalMs, stop.signal);
+      } catch (e) {
+        if (stop.signal.aborted) break;
+        failures++;
+        metrics?.statsErrors.inc({ outbox: o.name });
+        const wait = Math.min(o.statsIntervalMs, retryDelay(failures, 200));
+        o.log(`outbox relay ${o.name}: stats not published (${(e as Error).message}); again in ${wait} ms`);
+        await pause(wait, stop.signal);
+      }
+    }
+  };
   const running = run();
+  const reporting = reportLoop();
   const relay: Relay = {
     stats: () => ({ ...stats }),
     async close() {
       stop.abort();
-      await running;
+      await Promise.all([running, reporting]);
+      unwatch?.();
+      // The lease would remove it too, but only when the process ends (the lease is shared).
+      await o.coord.etcd.delete(reportKey).catch((e: unknown) => o.log(`outbox relay ${o.name}: its stats key ${reportKey} was not removed (${(e as Error).message}); the lease removes it when this client closes`));
     },
     [Symbol.asyncDispose]: () => relay.close(),
   };

@@ -120,6 +120,7 @@ for (const e of engines()) {
       await until('the dead letter gone', async () => (await engine.deadLetters(t, 'pay')).length === 0);
       await Promise.all([pay.close(), mail.close()]);
       assert.deepEqual(seen.mail, [`${t}-e1`, `${t}-e2`], 'the other group is not sent the re-drive');
+      assert.deepEqual((await engine.tail(t, 10)).map((e) => e.id), [`${t}-e1`, `${t}-e2`], 'a re-drive is not a new event in the tail');
       await assert.rejects(engine.redrive(t, 'pay', 'nope'), (err) => isCoordError(err, 'not-found'));
     });
 
@@ -149,7 +150,25 @@ for (const e of engines()) {
       assert.deepEqual([...seen].sort(), Array.from({ length: 20 }, (_, i) => `${t}-e${i + 1}`).sort());
     });
 
+    test('topics() lists the topics with events; tail() gives the newest events, newest last; reading an unknown topic creates nothing', async () => {
+      const [a, b, unknown] = [topic(), topic(), topic()];
+      const published = [1, 2, 3, 4].map((i) => event(a, i));
+      await engine.publish(published);
+      await engine.publish([event(b, 1)]);
+      assert.deepEqual(await engine.tail(a, 2), published.slice(2));
+      assert.deepEqual((await engine.tail(a, 10)).map((e) => e.id), [1, 2, 3, 4].map((i) => `${a}-e${i}`));
+      assert.deepEqual(await engine.tail(unknown, 5), []);
+      assert.deepEqual(await engine.stats(unknown), { topic: unknown, events: 0, groups: [] });
+      assert.deepEqual(await engine.deadLetters(unknown), []);
+      const topics = await engine.topics();
+      assert.deepEqual(topics, [...topics].sort(), 'sorted');
+      assert.ok(topics.includes(a) && topics.includes(b), `${a} and ${b} in ${topics.join(',')}`);
+      assert.ok(!topics.includes(unknown), 'reading a topic does not create it');
+      await assert.rejects(engine.tail(a, 0), (err) => isCoordError(err, 'invalid-argument'));
+    });
+
     test('bad names and events are refused with invalid-argument', async () => {
+      await assert.rejects(engine.publish([{ ...event('outbox', 1) }]), (err) => isCoordError(err, 'invalid-argument') && /reserved/.test((err as Error).message));
       await assert.rejects(engine.publish([{ ...event('Orders', 1) }]), (err) => isCoordError(err, 'invalid-argument') && /topic "Orders"/.test((err as Error).message));
       await assert.rejects(engine.publish([{ ...event('orders', 1), id: '' }]), (err) => isCoordError(err, 'invalid-argument'));
       assert.throws(() => engine.subscribe('orders', 'a.b', async () => {}), (err) => isCoordError(err, 'invalid-argument') && /group "a.b"/.test((err as Error).message));
