@@ -124,7 +124,9 @@ export function etcdEngine(coord: Coord, options: EtcdEngineOptions = {}): Event
             await advance(held, kv.createRevision);
             cursor = kv.createRevision;
           }
-          if (r.kvs.length === 0 && redrives.kvs.length === 0) await changed(Math.max(r.revision, redrives.revision) + 1, signal);
+          // Watch from just after the first of the two reads: a re-drive written between them is
+          // not in either answer, and a watch from after the second read would wait past it.
+          if (r.kvs.length === 0 && redrives.kvs.length === 0) await changed(redrives.revision + 1, signal);
         }
       };
 

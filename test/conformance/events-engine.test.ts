@@ -124,6 +124,29 @@ for (const e of engines()) {
       await assert.rejects(engine.redrive(t, 'pay', 'nope'), (err) => isCoordError(err, 'not-found'));
     });
 
+    test('a re-drive right after the dead letter is delivered without waiting for another event (20 rounds)', async () => {
+      // A consumer that has just given up on an event reads the re-drives, then the log; a re-drive
+      // written between those two reads must still wake it (it once waited for the next event).
+      const t = topic();
+      const attempts = new Map<string, number>();
+      const sub = engine.subscribe(t, 'g', async (d) => {
+        attempts.set(d.id, (attempts.get(d.id) ?? 0) + 1);
+        throw new Error('not yet');
+      }, { maxAttempts: 1, retryDelayMs: 10 });
+      await sub.ready;
+      try {
+        for (let round = 0; round < 20; round++) {
+          const ev = event(t, round);
+          await engine.publish([ev]);
+          await until(`round ${round}: the dead letter`, async () => (await engine.deadLetters(t, 'g')).some((d) => d.event.id === ev.id));
+          await engine.redrive(t, 'g', ev.id);
+          await until(`round ${round}: the re-driven event delivered`, () => attempts.get(ev.id) === 2, 15_000);
+        }
+      } finally {
+        await sub.close();
+      }
+    });
+
     test('a group resumes after its last handled event when its consumer comes back; pending counts what it has not handled', async () => {
       const t = topic();
       const seen: string[] = [];

@@ -15,7 +15,7 @@ import { SignJWT } from 'jose';
 import pg from 'pg';
 import { startShopGateway } from '../../src/cli/dev-gateway.ts';
 import { connect, type Coord } from '../../src/index.ts';
-import { etcdEngine, natsEngine, type EventEngine, type EventRecord } from '../../src/events/index.ts';
+import { etcdEngine, natsEngine, readAnnouncement, readRelayReports, type EventEngine, type EventRecord } from '../../src/events/index.ts';
 import { client as grpcClient, setup, type ServiceClientConstructor } from '../../src/grpc/index.ts';
 import { startStore, type StoreHandle } from '../../src/store/index.ts';
 import { startShop, type Shop } from '../../examples/shop/launch.ts';
@@ -163,6 +163,15 @@ for (const s of setups) {
       assert.deepEqual(sent.map((n) => n.kind).sort(), ['OrderCreated', 'OrderPaid']);
       // …and the feed on the `notifications` topic has them (the dashboard tails it).
       assert.ok((await engine.stats('notifications')).events >= 2);
+      // The services announce their engine, and every relay reports its backlog, for `coord
+      // events` and the dashboard's Events page.
+      assert.equal((await readAnnouncement(coord))?.engine, nats ? 'nats-jetstream' : 'etcd');
+      const reports = await waitFor(async () => {
+        const rows = await readRelayReports(coord);
+        const outboxes = [...new Set(rows.map((r) => r.outbox))].sort();
+        return outboxes.length === 4 && outboxes;
+      }, T, 'a relay report from every outbox');
+      assert.deepEqual(reports, ['shop-inventory', 'shop-notifications', 'shop-orders', 'shop-payments']);
     });
 
     it('serves the new services through the gateway; a refund from outside cancels a paid order and its stock returns', async () => {

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
 import { connect, type Coord } from 'etcd-coord';
 import { clientInterceptors, serve, setup, type CoordServer, type ServiceEntries, type ServiceSource } from 'etcd-coord/grpc';
-import { etcdEngine, natsEngine, PostgresOutbox, startRelay, type EventEngine, type EventHandler, type Relay, type SqlDatabase, type SubscribeOptions, type Subscription } from 'etcd-coord/events';
+import { announceEngine, etcdEngine, natsEngine, PostgresOutbox, startRelay, type EventEngine, type EventHandler, type Relay, type SqlDatabase, type SubscribeOptions, type Subscription } from 'etcd-coord/events';
 import { createObservability } from 'etcd-coord/observability';
 import { checkDatabase, describeUrl, migrate, openDatabase, type Database } from './db.ts';
 import { FAULTS, FaultsSchema, type Faults } from './faults.ts';
@@ -96,6 +96,9 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
     process.exit(1);
   };
 
+  // Traces and RED metrics; the dashboard scrapes the endpoint advertised in the registry.
+  const obs = createObservability({ serviceName: options.name });
+
   // Business data and events: the database first (one clear line and exit 1 when it is unreachable).
   let database: Database | undefined;
   let engine: EventEngine | undefined;
@@ -120,9 +123,12 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
       return fail(`cannot reach NATS at ${process.env.NATS_URL} (NATS_URL): ${(e as Error).message}`);
     }
     log(`events engine: ${engine.name}`);
+    // Where the engine is, for `coord events` and the dashboard's Events page. Not fatal: the shop
+    // works without it, and the next instance to start announces it again.
+    announceEngine(coord, engine).catch((e: Error) => log(`events engine: could not announce it in etcd: ${e.message}`));
     if (options.outbox) {
       outbox = new PostgresOutbox(database.sql, { table: `${options.outbox}_outbox` });
-      relay = startRelay({ coord, outbox, engine, name: `shop-${options.outbox}`, instance: id, log });
+      relay = startRelay({ coord, outbox, engine, name: `shop-${options.outbox}`, instance: id, log, registry: obs.registry });
     }
   }
   const subscriptions: Subscription[] = [];
@@ -131,8 +137,6 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
     return v;
   };
 
-  // Traces and RED metrics; the dashboard scrapes the endpoint advertised in the registry.
-  const obs = createObservability({ serviceName: options.name });
   // In a container or pod (deploy/, docs/deploy.md): HOST=0.0.0.0, fixed PORT and METRICS_PORT, POD_IP advertised.
   const host = process.env.HOST ?? '127.0.0.1';
   const metrics = await obs.serveMetrics({ listen: `${host}:${process.env.METRICS_PORT ?? 0}` });
