@@ -131,7 +131,9 @@ for (const server of [postgres(), bridge(bridgeLog)]) {
             for (let i = 0; i < 100; i++) {
               await c.query('BEGIN');
               const { n } = (await c.query('SELECT n FROM counter WHERE id = 1 FOR UPDATE')).rows[0];
-              // Computed here, not in SQL: interleaved transactions would lose updates.
+              // Computed here, not in SQL, and the other worker gets a turn in between:
+              // transactions that interleave would lose updates.
+              await new Promise((resolve) => setTimeout(resolve, 1));
               await c.query('UPDATE counter SET n = $1 WHERE id = 1', [n + 1]);
               await c.query('COMMIT');
             }
