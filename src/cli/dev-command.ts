@@ -51,6 +51,13 @@ async function runDev(flags: DevFlags): Promise<number> {
     const taken = await portTaken(what, flag, listen);
     if (taken) return fail(taken);
   }
+  if (flags.demo) {
+    const missing = (await import('./dev-demo-deps.ts')).missingDemoPackages();
+    if (missing) {
+      console.error(missing);
+      return 2;
+    }
+  }
   mkdirSync(dir, { recursive: true });
 
   const log = (line: string) => console.error(line);

@@ -1,10 +1,12 @@
-// The --demo part of `coord dev`: the shop's services (examples/shop), the gateway in front of
-// them with a demo JWT, and the banner with copy-paste commands.
+// The --demo part of `coord dev`: the shop's database (DATABASE_URL, else PGlite in <dir>/shop-db
+// served over the PostgreSQL wire protocol by this process), the shop's services (examples/shop),
+// the gateway in front of them with a demo JWT, and the banner with copy-paste commands.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Coord } from '../coord.ts';
 import { SHOP_INSTANCES, startShop, type ShopInstance } from '../../examples/shop/launch.ts';
+import type { PGliteServer } from './pglite-server.ts';
 
 export interface DemoOptions {
   coord: Coord;
@@ -12,6 +14,10 @@ export interface DemoOptions {
   dir: string;
   gatewayListen: string;
   jwtSecret?: string;
+  /** The shop's PostgreSQL; default env DATABASE_URL, else a PGlite bridge on <dir>/shop-db. */
+  databaseUrl?: string;
+  /** NATS for the shop's events; default env NATS_URL, else the embedded engine. */
+  natsUrl?: string;
   log: (line: string) => void;
 }
 
@@ -21,7 +27,11 @@ export interface Demo {
   readonly gatewayUrl: string | undefined;
   readonly token: string;
   readonly jwtSecretFile: string | undefined;
-  /** Stops the gateway, then every service (they drain and deregister). */
+  /** What the services use (printed without its password). */
+  readonly databaseUrl: string;
+  /** The PGlite data directory when the demo serves its own database, else undefined (DATABASE_URL). */
+  readonly databaseDir: string | undefined;
+  /** Stops the gateway, then every service (they drain and deregister), then the database bridge. */
   close(): Promise<void>;
   /** SIGKILLs every service still running (a second Ctrl-C). */
   kill(): void;
@@ -39,12 +49,38 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     .setIssuedAt()
     .setExpirationTime('30d')
     .sign(new TextEncoder().encode(secret));
-  const shop = await startShop({ endpoints: o.endpoints, namespace: o.coord.namespace, logDir: join(o.dir, 'logs'), log: (line) => o.log(`coord dev: ${line}`) });
+  const given = o.databaseUrl ?? process.env.DATABASE_URL;
+  const databaseDir = given ? undefined : join(o.dir, 'shop-db');
+  let bridge: PGliteServer | undefined;
+  if (databaseDir) {
+    o.log(`coord dev: starting the shop database (PGlite in ${databaseDir}; its first start initialises it, about 5 s)`);
+    const { startPGliteServer } = await import('./pglite-server.ts');
+    bridge = await startPGliteServer({ dataDir: databaseDir, log: (line) => o.log(`coord dev: ${line}`) });
+  }
+  const databaseUrl = given ?? bridge!.url;
+  // Built apart from the call: `databaseUrl` and `natsUrl` are ShopOptions of the shop's
+  // PostgreSQL version (examples/shop/launch.ts); an older ShopOptions leaves them out.
+  const shopOptions = {
+    endpoints: o.endpoints,
+    namespace: o.coord.namespace,
+    logDir: join(o.dir, 'logs'),
+    databaseUrl,
+    natsUrl: o.natsUrl ?? (process.env.NATS_URL || undefined),
+    log: (line: string) => o.log(`coord dev: ${line}`),
+  };
+  let shop: Awaited<ReturnType<typeof startShop>>;
+  try {
+    shop = await startShop(shopOptions);
+  } catch (e) {
+    await bridge?.close();
+    throw e;
+  }
   let gateway: Awaited<ReturnType<typeof startShopGateway>> | undefined;
   try {
     gateway = await startShopGateway({ coord: o.coord, listen: o.gatewayListen, jwtSecret: secret, log: o.log });
   } catch (e) {
     await shop.close();
+    await bridge?.close();
     throw e;
   }
   return {
@@ -52,9 +88,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     gatewayUrl: gateway?.url,
     token,
     jwtSecretFile: file,
+    databaseUrl,
+    databaseDir,
     async close() {
       await gateway?.close();
       await shop.close();
+      await bridge?.close();
     },
     kill() {
       for (const i of shop.instances) {
@@ -106,6 +145,7 @@ export function printBanner(b: BannerInfo): void {
     lines.push(
       `  gateway     ${demo.gatewayUrl ?? 'not available (src/gateway is not built yet)'}`,
       `  services    ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')}  (logs in ${rel(join(b.dir, 'logs'))})`,
+      `  database    ${redact(demo.databaseUrl)}  (${demo.databaseDir ? `PGlite, data in ${rel(demo.databaseDir)}; psql it while the demo runs` : 'DATABASE_URL'})`,
       '',
       `Demo JWT (HS256; ${demo.jwtSecretFile ? `secret in ${rel(demo.jwtSecretFile)}` : 'secret from --jwt-secret'}); creating an order needs it:`,
       `  ${demo.token}`,
@@ -124,6 +164,17 @@ export function printBanner(b: BannerInfo): void {
     lines.push('', `Point any etcd client at ${b.storeEndpoint}; add --demo for the demo shop.`);
   }
   console.log(`${lines.join('\n')}\n`);
+}
+
+/** `url` without its password, for printing. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(DATABASE_URL is not a URL)';
+  }
 }
 
 /** The three curl commands the banner prints (and the npm-start test runs). */

@@ -186,6 +186,22 @@ describe('the npm package', () => {
     assert.equal(status.status, 200, 'the admin API answers from the store');
   });
 
+  test('`coord dev --demo` from the installed package without its optional peer packages: one `npm install` line, exit 2', async () => {
+    const { DATABASE_URL: _db, NATS_URL: _nats, ...env } = cleanEnv();
+    const demo = (extra: Record<string, string>) => run('npx', ['--no', 'coord', 'dev', '--demo', '--dir', join(app, '.coord-demo')], { cwd: app, env: { ...env, ...extra }, timeoutMs: 60_000 });
+    const embedded = await demo({});
+    assert.deepEqual(
+      [embedded.code, embedded.stderr],
+      [2, 'coord dev: --demo needs pg, @electric-sql/pglite (optional peer dependencies; PGlite serves the demo database when DATABASE_URL is not set): npm install pg@8 @electric-sql/pglite@0.5\n'],
+    );
+    const external = await demo({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres', NATS_URL: 'nats://127.0.0.1:1' });
+    assert.deepEqual(
+      [external.code, external.stderr],
+      [2, 'coord dev: --demo needs pg, @nats-io/transport-node, @nats-io/jetstream (optional peer dependencies; NATS_URL is set): npm install pg@8 @nats-io/transport-node@3 @nats-io/jetstream@3\n'],
+    );
+    assert.equal(existsSync(join(app, '.coord-demo')), false, 'nothing started, nothing written');
+  });
+
   test('bad input from the installed CLI: one line and a non-zero exit', async () => {
     const unknown = await npx(['store', '--bogus']);
     assert.equal(unknown.code, 2);
