@@ -5,6 +5,7 @@
 // check that every demo instance deregistered and the exit code is 0. A second start on a taken
 // port says which port in one line.
 import assert from 'node:assert/strict';
+import { PGlite } from '@electric-sql/pglite';
 import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -132,7 +133,7 @@ describe('npm start', () => {
 
     // Ctrl-C.
     const pids = dev.servicePids();
-    assert.equal(pids.length, 5);
+    assert.equal(pids.length, 8);
     const exit = await dev.interrupt('SIGINT');
     assert.deepEqual(exit, { code: 0, signal: null }, dev.stderr());
     assert.match(dev.stderr(), /coord dev: stopped/);
@@ -145,11 +146,18 @@ describe('npm start', () => {
     try {
       const left = await reader.etcd.range('/coord/services/', { prefix: true });
       assert.deepEqual(left.kvs.map((kv) => kv.key.toString()), []);
-      const orders = await reader.etcd.range('/coord/shop/orders/', { prefix: true });
-      assert.equal(orders.kvs.length, 1, 'the order survived the restart');
+      // The shop's business data is not in etcd: the order is in the PGlite database beside it.
+      assert.deepEqual((await reader.etcd.range('/coord/shop/', { prefix: true })).kvs.map((kv) => kv.key.toString()), []);
     } finally {
       await reader.close();
       await store.close();
+    }
+    const db = new PGlite(join(dev.dir, 'shop-db'));
+    try {
+      const orders = await db.query<{ id: string }>('SELECT id FROM orders.orders');
+      assert.equal(orders.rows.length, 1, 'the order survived the restart');
+    } finally {
+      await db.close();
     }
   });
 });
