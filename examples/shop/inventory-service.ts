@@ -1,45 +1,71 @@
-// inventory-service (two instances): stock per SKU, guarded by a coord lock per SKU whose fencing
-// token the storage checks on every write (lib/stock.ts), so concurrent orders on either instance
-// never oversell.
+// inventory-service (two instances): stock per SKU in PostgreSQL (schema `inventory`). It consumes
+// the `orders` topic as group `inventory`: OrderCreated reserves the order's items or rejects the
+// order, OrderPaid turns the reservation into sold stock, OrderCancelled puts it back. Each effect
+// commits in one transaction with the processed event id (idempotent()) and the answer event
+// (StockReserved, StockRejected, StockReleased, StockSold, StockShortfall) in the outbox; every
+// stock write holds the SKU's coord lock and is fenced by the database (lib/stock.ts).
 import * as grpc from '@grpc/grpc-js';
+import { idempotent, type Delivery } from 'etcd-coord/events';
 import type { GetStockRequest__Output } from './generated/shop/v1/GetStockRequest.js';
-import type { ReleaseRequest__Output } from './generated/shop/v1/ReleaseRequest.js';
-import type { ReserveRequest__Output } from './generated/shop/v1/ReserveRequest.js';
-import { grpcError, shop, type Item, type Reservation } from './lib/proto.ts';
-import { callSignal, runService, unary } from './lib/service.ts';
-import { StockStore } from './lib/stock.ts';
-
-/** Stock created on first start; `limited` runs out quickly (try ordering 4 of it twice). */
-const INITIAL_STOCK = { book: 100_000, mug: 100_000, pen: 100_000, limited: 5 };
+import { SKUS } from './lib/catalog.ts';
+import { MAX_ATTEMPTS, OrderEventSchema, payload, TOPICS, type StockEvent } from './lib/flow.ts';
+import { grpcError, shop } from './lib/proto.ts';
+import { runService, unary, type ServiceContext } from './lib/service.ts';
+import { INVENTORY_TABLES, StockStore } from './lib/stock.ts';
 
 await runService({
   name: 'inventory-service',
-  services: ({ coord, data, id }) => {
-    const stock = new StockStore(coord, data);
-    const seeded = stock.seed(INITIAL_STOCK);
-    const reply = (orderId: string, r: { items: Item[]; released: boolean }): Reservation => ({ order_id: orderId, ...r, served_by: id });
+  database: { schema: 'inventory', statements: INVENTORY_TABLES },
+  outbox: 'inventory',
+  services: (ctx) => {
+    const stock = new StockStore(ctx.coord, ctx.log);
     return [
       [
         shop().InventoryService,
         {
-          GetStock: unary(async ({ sku }: GetStockRequest__Output, call) => {
-            await seeded;
-            const s = await stock.get(sku, callSignal(call));
-            if (!s) throw grpcError(grpc.status.NOT_FOUND, `unknown sku ${JSON.stringify(sku)} (try ${Object.keys(INITIAL_STOCK).join(', ')})`);
-            return { sku, available: s.available, fencing_token: String(s.fencingToken), served_by: id };
-          }),
-          Reserve: unary(async ({ order_id, items }: ReserveRequest__Output, call) => {
-            if (!order_id) throw grpcError(grpc.status.INVALID_ARGUMENT, 'order_id is required');
-            await seeded;
-            return reply(order_id, await stock.reserve(order_id, items, callSignal(call)));
-          }),
-          Release: unary(async ({ order_id }: ReleaseRequest__Output, call) => {
-            const r = await stock.release(order_id, callSignal(call));
-            if (!r) throw grpcError(grpc.status.NOT_FOUND, `order ${JSON.stringify(order_id)} reserved nothing`);
-            return reply(order_id, r);
+          GetStock: unary(async ({ sku }: GetStockRequest__Output) => {
+            const s = await stock.get(ctx.db, sku);
+            if (!s) throw grpcError(grpc.status.NOT_FOUND, `unknown sku ${JSON.stringify(sku)} (try ${SKUS.join(', ')})`);
+            return { sku, available: s.available, reserved: s.reserved, sold: s.sold, fencing_token: String(s.fence), served_by: ctx.id };
           }),
         },
       ],
     ];
   },
+  background: async (ctx) => {
+    const stock = new StockStore(ctx.coord, ctx.log);
+    ctx.subscribe(TOPICS.orders, 'inventory', (event, signal) => onOrderEvent(ctx, stock, event, signal), { maxAttempts: MAX_ATTEMPTS });
+    await new Promise((resolve) => ctx.draining.addEventListener('abort', resolve, { once: true }));
+  },
 });
+
+/** One `orders` event: the SKUs' locks first (outside any transaction), then the effect, its processed id and its answer in one transaction. */
+async function onOrderEvent(ctx: ServiceContext, stock: StockStore, event: Delivery, signal: AbortSignal): Promise<void> {
+  if (!['OrderCreated', 'OrderPaid', 'OrderCancelled'].includes(event.type)) return; // not for inventory
+  const order = payload(OrderEventSchema, event);
+  await stock.withLocks(
+    order.items.map((i) => i.sku),
+    signal,
+    (tokens) =>
+      idempotent(ctx.db, 'inventory', async (_e, tx) => {
+        const answer = (type: string, data: StockEvent) => ctx.outbox.add(tx, [{ topic: TOPICS.inventory, type, key: order.orderId, data }]);
+        if (event.type === 'OrderCreated') {
+          const r = await stock.reserve(tx, order.orderId, order.items, tokens);
+          if (r?.status === 'reserved') await answer('StockReserved', { orderId: order.orderId, items: order.items });
+          else if (r?.status === 'rejected') await answer('StockRejected', { orderId: order.orderId, items: order.items, reason: r.reason });
+          else {
+            // Decided before (the reconciler published OrderCreated again): answer again with the decision.
+            const was = await stock.reservation(tx, order.orderId);
+            const again = was && ({ reserved: 'StockReserved', rejected: 'StockRejected', released: 'StockReleased' } as Record<string, string | undefined>)[was.status];
+            if (again) await answer(again, { orderId: order.orderId, items: order.items, reason: 'answered again' });
+          }
+        } else if (event.type === 'OrderPaid') {
+          if (await stock.sell(tx, order.orderId, tokens)) await answer('StockSold', { orderId: order.orderId, items: order.items });
+          else await answer('StockShortfall', { orderId: order.orderId, items: order.items, reason: 'paid, but no stock is reserved for it' });
+        } else {
+          const released = await stock.release(tx, order.orderId, order.items, tokens);
+          if (released) await answer('StockReleased', { orderId: order.orderId, items: released });
+        }
+      })(event, signal),
+  );
+}

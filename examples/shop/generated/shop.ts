@@ -29,16 +29,21 @@ import type { SourceCodeInfo as _google_protobuf_SourceCodeInfo, SourceCodeInfo_
 import type { UninterpretedOption as _google_protobuf_UninterpretedOption, UninterpretedOption__Output as _google_protobuf_UninterpretedOption__Output } from './google/protobuf/UninterpretedOption.js';
 import type { CreateOrderRequest as _shop_v1_CreateOrderRequest, CreateOrderRequest__Output as _shop_v1_CreateOrderRequest__Output } from './shop/v1/CreateOrderRequest.js';
 import type { GetOrderRequest as _shop_v1_GetOrderRequest, GetOrderRequest__Output as _shop_v1_GetOrderRequest__Output } from './shop/v1/GetOrderRequest.js';
+import type { GetPaymentRequest as _shop_v1_GetPaymentRequest, GetPaymentRequest__Output as _shop_v1_GetPaymentRequest__Output } from './shop/v1/GetPaymentRequest.js';
 import type { GetStockRequest as _shop_v1_GetStockRequest, GetStockRequest__Output as _shop_v1_GetStockRequest__Output } from './shop/v1/GetStockRequest.js';
 import type { GetUserRequest as _shop_v1_GetUserRequest, GetUserRequest__Output as _shop_v1_GetUserRequest__Output } from './shop/v1/GetUserRequest.js';
 import type { InventoryServiceClient as _shop_v1_InventoryServiceClient, InventoryServiceDefinition as _shop_v1_InventoryServiceDefinition } from './shop/v1/InventoryService.js';
 import type { Item as _shop_v1_Item, Item__Output as _shop_v1_Item__Output } from './shop/v1/Item.js';
+import type { ListNotificationsRequest as _shop_v1_ListNotificationsRequest, ListNotificationsRequest__Output as _shop_v1_ListNotificationsRequest__Output } from './shop/v1/ListNotificationsRequest.js';
+import type { Notification as _shop_v1_Notification, Notification__Output as _shop_v1_Notification__Output } from './shop/v1/Notification.js';
+import type { NotificationList as _shop_v1_NotificationList, NotificationList__Output as _shop_v1_NotificationList__Output } from './shop/v1/NotificationList.js';
+import type { NotificationServiceClient as _shop_v1_NotificationServiceClient, NotificationServiceDefinition as _shop_v1_NotificationServiceDefinition } from './shop/v1/NotificationService.js';
 import type { Order as _shop_v1_Order, Order__Output as _shop_v1_Order__Output } from './shop/v1/Order.js';
 import type { OrderServiceClient as _shop_v1_OrderServiceClient, OrderServiceDefinition as _shop_v1_OrderServiceDefinition } from './shop/v1/OrderService.js';
-import type { PayOrderRequest as _shop_v1_PayOrderRequest, PayOrderRequest__Output as _shop_v1_PayOrderRequest__Output } from './shop/v1/PayOrderRequest.js';
-import type { ReleaseRequest as _shop_v1_ReleaseRequest, ReleaseRequest__Output as _shop_v1_ReleaseRequest__Output } from './shop/v1/ReleaseRequest.js';
-import type { Reservation as _shop_v1_Reservation, Reservation__Output as _shop_v1_Reservation__Output } from './shop/v1/Reservation.js';
-import type { ReserveRequest as _shop_v1_ReserveRequest, ReserveRequest__Output as _shop_v1_ReserveRequest__Output } from './shop/v1/ReserveRequest.js';
+import type { PayRequest as _shop_v1_PayRequest, PayRequest__Output as _shop_v1_PayRequest__Output } from './shop/v1/PayRequest.js';
+import type { Payment as _shop_v1_Payment, Payment__Output as _shop_v1_Payment__Output } from './shop/v1/Payment.js';
+import type { PaymentServiceClient as _shop_v1_PaymentServiceClient, PaymentServiceDefinition as _shop_v1_PaymentServiceDefinition } from './shop/v1/PaymentService.js';
+import type { RefundRequest as _shop_v1_RefundRequest, RefundRequest__Output as _shop_v1_RefundRequest__Output } from './shop/v1/RefundRequest.js';
 import type { Stock as _shop_v1_Stock, Stock__Output as _shop_v1_Stock__Output } from './shop/v1/Stock.js';
 import type { User as _shop_v1_User, User__Output as _shop_v1_User__Output } from './shop/v1/User.js';
 import type { UserServiceClient as _shop_v1_UserServiceClient, UserServiceDefinition as _shop_v1_UserServiceDefinition } from './shop/v1/UserService.js';
@@ -86,16 +91,21 @@ export interface ProtoGrpcType {
     v1: {
       CreateOrderRequest: MessageTypeDefinition<_shop_v1_CreateOrderRequest, _shop_v1_CreateOrderRequest__Output>
       GetOrderRequest: MessageTypeDefinition<_shop_v1_GetOrderRequest, _shop_v1_GetOrderRequest__Output>
+      GetPaymentRequest: MessageTypeDefinition<_shop_v1_GetPaymentRequest, _shop_v1_GetPaymentRequest__Output>
       GetStockRequest: MessageTypeDefinition<_shop_v1_GetStockRequest, _shop_v1_GetStockRequest__Output>
       GetUserRequest: MessageTypeDefinition<_shop_v1_GetUserRequest, _shop_v1_GetUserRequest__Output>
       InventoryService: SubtypeConstructor<typeof grpc.Client, _shop_v1_InventoryServiceClient> & { service: _shop_v1_InventoryServiceDefinition }
       Item: MessageTypeDefinition<_shop_v1_Item, _shop_v1_Item__Output>
+      ListNotificationsRequest: MessageTypeDefinition<_shop_v1_ListNotificationsRequest, _shop_v1_ListNotificationsRequest__Output>
+      Notification: MessageTypeDefinition<_shop_v1_Notification, _shop_v1_Notification__Output>
+      NotificationList: MessageTypeDefinition<_shop_v1_NotificationList, _shop_v1_NotificationList__Output>
+      NotificationService: SubtypeConstructor<typeof grpc.Client, _shop_v1_NotificationServiceClient> & { service: _shop_v1_NotificationServiceDefinition }
       Order: MessageTypeDefinition<_shop_v1_Order, _shop_v1_Order__Output>
       OrderService: SubtypeConstructor<typeof grpc.Client, _shop_v1_OrderServiceClient> & { service: _shop_v1_OrderServiceDefinition }
-      PayOrderRequest: MessageTypeDefinition<_shop_v1_PayOrderRequest, _shop_v1_PayOrderRequest__Output>
-      ReleaseRequest: MessageTypeDefinition<_shop_v1_ReleaseRequest, _shop_v1_ReleaseRequest__Output>
-      Reservation: MessageTypeDefinition<_shop_v1_Reservation, _shop_v1_Reservation__Output>
-      ReserveRequest: MessageTypeDefinition<_shop_v1_ReserveRequest, _shop_v1_ReserveRequest__Output>
+      PayRequest: MessageTypeDefinition<_shop_v1_PayRequest, _shop_v1_PayRequest__Output>
+      Payment: MessageTypeDefinition<_shop_v1_Payment, _shop_v1_Payment__Output>
+      PaymentService: SubtypeConstructor<typeof grpc.Client, _shop_v1_PaymentServiceClient> & { service: _shop_v1_PaymentServiceDefinition }
+      RefundRequest: MessageTypeDefinition<_shop_v1_RefundRequest, _shop_v1_RefundRequest__Output>
       Stock: MessageTypeDefinition<_shop_v1_Stock, _shop_v1_Stock__Output>
       User: MessageTypeDefinition<_shop_v1_User, _shop_v1_User__Output>
       UserService: SubtypeConstructor<typeof grpc.Client, _shop_v1_UserServiceClient> & { service: _shop_v1_UserServiceDefinition }

@@ -8,7 +8,6 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from '../generated/shop.js';
 import type { Item__Output } from '../generated/shop/v1/Item.js';
 import type { Order__Output } from '../generated/shop/v1/Order.js';
-import type { Reservation__Output } from '../generated/shop/v1/Reservation.js';
 import type { Stock__Output } from '../generated/shop/v1/Stock.js';
 import type { User__Output } from '../generated/shop/v1/User.js';
 
@@ -20,16 +19,13 @@ export const GOOGLE_API_INCLUDE = dirname(dirname(dirname(createRequire(import.m
 export type Item = Item__Output;
 export type User = User__Output;
 export type Stock = Stock__Output;
-export type Reservation = Reservation__Output;
-/** Order.status: a string in the .proto; these are the values the order service writes. */
-export type OrderStatus = 'RESERVED' | 'PAID' | 'EXPIRED';
-export type Order = Omit<Order__Output, 'status'> & { status: OrderStatus };
+export type Order = Order__Output;
 
 type Shop = ProtoGrpcType['shop']['v1'];
 
 let loaded: Shop | undefined;
 
-/** The three services' generated constructors, for serve() and client(). */
+/** The services' generated constructors, for serve() and client(). */
 export function shop(): Shop {
   if (!loaded) {
     // The same options the types were generated with (package.json's gen:types): keepCase, longs as strings, defaults.

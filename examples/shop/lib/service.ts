@@ -1,13 +1,17 @@
-// What every shop service shares: connect to coord, serve() the gRPC service (registered with its
-// pid so `coord demo kill` can find it, and its Prometheus endpoint so the dashboard shows its
-// traffic), follow the `shop/faults` config for `coord demo slow`, and shut down gracefully — on
-// SIGTERM/SIGINT, or when the `coord dev` that started it goes away.
+// What every shop service shares: connect to coord, open its database (DATABASE_URL, its own
+// schema migrated at start), its events engine (NATS JetStream when NATS_URL is set, else the
+// embedded etcd engine) and its outbox relay, serve() the gRPC service (registered with its pid so
+// `coord demo kill` can find it, and its Prometheus endpoint so the dashboard shows its traffic),
+// follow the `shop/faults` config, and shut down gracefully — on SIGTERM/SIGINT, or when the
+// `coord dev` that started it goes away: stop serving, stop consuming, stop relaying, close.
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Coord } from 'etcd-coord';
 import { clientInterceptors, serve, setup, type CoordServer, type ServiceEntries, type ServiceSource } from 'etcd-coord/grpc';
+import { etcdEngine, natsEngine, PostgresOutbox, startRelay, type EventEngine, type EventHandler, type Relay, type SqlDatabase, type SubscribeOptions, type Subscription } from 'etcd-coord/events';
 import { createObservability } from 'etcd-coord/observability';
-import { FAULTS, FaultsSchema } from './faults.ts';
+import { checkDatabase, describeUrl, migrate, openDatabase, type Database } from './db.ts';
+import { FAULTS, FaultsSchema, type Faults } from './faults.ts';
 
 export interface ServiceContext {
   coord: Coord;
@@ -17,6 +21,16 @@ export interface ServiceContext {
   data: string;
   /** Aborts when shutdown starts. */
   draining: AbortSignal;
+  /** The service's database (only for a service with `database`). */
+  readonly db: SqlDatabase;
+  /** The events engine (only for a service with `database`). */
+  readonly engine: EventEngine;
+  /** The service's outbox: add events inside a `db.transaction` (only for a service with `outbox`). */
+  readonly outbox: PostgresOutbox;
+  /** The `shop/faults` config as last seen. */
+  faults(): Faults;
+  /** A consumer in `group`, closed on shutdown before the engine (one line per failed delivery in the log). */
+  subscribe<E>(topic: string, group: string, handler: EventHandler<E>, options?: Omit<SubscribeOptions, 'log'>): Subscription;
   /** Interceptors for a client of `target` (`etcd:///name`): tracing and metrics, deadline propagation, adaptive throttling. */
   clientInterceptors(target: string): grpc.Interceptor[];
   log(line: string): void;
@@ -25,6 +39,10 @@ export interface ServiceContext {
 export interface ShopServiceOptions<T extends readonly ServiceSource[]> {
   /** Registry name, the `etcd:///<name>` target clients use. */
   name: string;
+  /** The schema this service owns and the statements that create its tables (idempotent, `IF NOT EXISTS`). */
+  database?: { schema: string; statements: readonly string[] };
+  /** The service publishes events: its outbox table is `<outbox>_outbox`, relayed by one instance (election `outbox-relay/shop-<outbox>`). */
+  outbox?: string;
   /** Builds the `[service, handlers]` pairs to serve; each one's handlers are checked against the service's generated types. */
   services(ctx: ServiceContext): ServiceEntries<T>;
   /** Runs once serving; its promise is awaited on shutdown before the client closes. */
@@ -58,12 +76,55 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
   const coord = connect({ endpoints: (process.env.COORD_ENDPOINTS ?? '127.0.0.1:2379').split(','), namespace: process.env.COORD_NAMESPACE, log });
   setup({ coord, log }); // etcd:///<service> targets for calls to the other services
 
+  let faultsNow: Faults = { slowMs: {} };
   let slowMs = 0;
   const faults = coord.config.typed(FAULTS.namespace, FAULTS.key, FaultsSchema).subscribe((v) => {
-    const next = v?.value.slowMs[id] ?? 0;
+    faultsNow = v?.value ?? { slowMs: {} };
+    const next = faultsNow.slowMs[id] ?? 0;
     if (next !== slowMs) log(`injected latency now ${next} ms`);
     slowMs = next;
   });
+  const fail = async (line: string) => {
+    log(line);
+    faults.close();
+    await coord.close();
+    process.exit(1);
+  };
+
+  // Business data and events: the database first (one clear line and exit 1 when it is unreachable).
+  let database: Database | undefined;
+  let engine: EventEngine | undefined;
+  let outbox: PostgresOutbox | undefined;
+  let relay: Relay | undefined;
+  if (options.database) {
+    const url = process.env.DATABASE_URL;
+    if (!url) return fail(`${options.name} needs DATABASE_URL (a postgres:// URL)`);
+    try {
+      await checkDatabase(url);
+      database = await openDatabase(url, log);
+      await migrate(database.sql, options.database.schema, options.database.statements, options.outbox && `${options.outbox}_outbox`);
+    } catch (e) {
+      await database?.close();
+      return fail((e as Error).message);
+    }
+    log(`database ${describeUrl(url)} ready (schema ${options.database.schema})`);
+    try {
+      engine = process.env.NATS_URL ? await natsEngine({ servers: process.env.NATS_URL.split(','), log }) : etcdEngine(coord);
+    } catch (e) {
+      await database.close();
+      return fail(`cannot reach NATS at ${process.env.NATS_URL} (NATS_URL): ${(e as Error).message}`);
+    }
+    log(`events engine: ${engine.name}`);
+    if (options.outbox) {
+      outbox = new PostgresOutbox(database.sql, { table: `${options.outbox}_outbox` });
+      relay = startRelay({ coord, outbox, engine, name: `shop-${options.outbox}`, instance: id, log });
+    }
+  }
+  const subscriptions: Subscription[] = [];
+  const need = <V>(v: V | undefined, what: string): V => {
+    if (v === undefined) throw new Error(`${options.name}: no ${what} (give runService a \`${what === 'outbox' ? 'outbox' : 'database'}\` option)`);
+    return v;
+  };
 
   // Traces and RED metrics; the dashboard scrapes the endpoint advertised in the registry.
   const obs = createObservability({ serviceName: options.name });
@@ -77,6 +138,21 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
     id,
     data: `${coord.namespace}shop/`,
     draining: draining.signal,
+    get db() {
+      return need(database, 'database').sql;
+    },
+    get engine() {
+      return need(engine, 'events engine');
+    },
+    get outbox() {
+      return need(outbox, 'outbox');
+    },
+    faults: () => faultsNow,
+    subscribe(topic, group, handler, o = {}) {
+      const sub = need(engine, 'events engine').subscribe(topic, group, handler, { ...o, log });
+      subscriptions.push(sub);
+      return sub;
+    },
     log,
     clientInterceptors: (target) => [...obs.grpcClientInterceptors({ target }), ...clientInterceptors()],
   };
@@ -101,6 +177,9 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
   } catch (e) {
     log(`could not start: ${(e as Error).message}`);
     await metrics.close();
+    await relay?.close();
+    await engine?.close();
+    await database?.close();
     faults.close();
     await coord.close();
     process.exit(1);
@@ -122,6 +201,12 @@ export async function runService<const T extends readonly ServiceSource[]>(optio
 
   void server.closed.then(async () => {
     await background;
+    // Consumers first (what they had not acknowledged is delivered again, to another instance),
+    // then the relay (it resigns; another instance's relay takes over), then the connections.
+    await Promise.all(subscriptions.map((sub) => sub.close()));
+    await relay?.close();
+    await engine?.close();
+    await database?.close();
     faults.close();
     await coord.close();
     await metrics.close();

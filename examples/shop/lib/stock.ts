@@ -1,151 +1,162 @@
-// The inventory's storage: stock per SKU in the store, changed only while holding the SKU's coord
-// lock. Every write is one txn that also checks the lock's fencing token against the last token
-// stored for the SKU, so a holder that lost its lock without noticing (a long GC pause, SIGSTOP)
-// cannot overwrite what a newer holder wrote: its txn fails instead. The mod-revision compare
-// makes each write a compare-and-swap on what was read, so stock never goes below zero.
+// The inventory's storage: stock per SKU in PostgreSQL (schema `inventory`), changed only while
+// holding the SKU's coord lock. The lock's fencing token is checked by the database on every write
+// (`UPDATE … WHERE fence <= $token`, storing the token), so a holder that lost its lock without
+// noticing (a long GC pause, SIGSTOP) cannot overwrite what a newer holder wrote: its write is
+// rejected, counted and logged, and the event is handled again under a fresh lock.
 //
-// Keys (under `<coord namespace>shop/`):
-//   stock/<sku>             available quantity, decimal
-//   stock-fence/<sku>       fencing token of the last writer, zero-padded to 20 digits (compares as bytes)
-//   reservations/<order>    {"items":[{"sku","quantity"}],"released":false}
-import * as grpc from '@grpc/grpc-js';
-import { compare, op, type Coord, type KeyValue, type LockHandle } from 'etcd-coord';
-import { grpcError, type Item } from './proto.ts';
-
-export interface StoredReservation {
-  items: Item[];
-  released: boolean;
-}
+// Locks are taken before the transaction begins, never inside it: through the PGlite bridge every
+// connection shares one session, and a transaction waiting for a lock would block the holder's.
+import type { Coord, LockHandle } from 'etcd-coord';
+import type { SqlExecutor } from 'etcd-coord/events';
+import { CATALOG } from './catalog.ts';
+import type { Item } from './proto.ts';
 
 /** How long a crashed holder blocks a SKU, seconds (etcd's minimum lease is 2 s). */
 const LOCK_TTL = 5;
-const pad = (token: number) => String(token).padStart(20, '0');
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** The `inventory` schema: stock (the columns the chaos check reads), initial stock, and one reservation per order. */
+export const INVENTORY_TABLES: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS inventory.stock (
+    sku TEXT PRIMARY KEY,
+    available INT NOT NULL,
+    reserved INT NOT NULL DEFAULT 0,
+    sold INT NOT NULL DEFAULT 0,
+    fence BIGINT NOT NULL DEFAULT 0,
+    CHECK (available >= 0 AND reserved >= 0 AND sold >= 0)
+  )`,
+  `CREATE TABLE IF NOT EXISTS inventory.stock_initial (sku TEXT PRIMARY KEY, quantity INT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS inventory.reservations (
+    order_id TEXT PRIMARY KEY,
+    items JSONB NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('reserved', 'rejected', 'released', 'sold')),
+    reason TEXT NOT NULL DEFAULT '',
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  )`,
+  // Seeded once: a SKU that exists keeps its stock.
+  ...Object.entries(CATALOG).flatMap(([sku, p]) => [
+    `INSERT INTO inventory.stock (sku, available) VALUES (${literal(sku)}, ${p.initialStock}) ON CONFLICT DO NOTHING`,
+    `INSERT INTO inventory.stock_initial (sku, quantity) VALUES (${literal(sku)}, ${p.initialStock}) ON CONFLICT DO NOTHING`,
+  ]),
+];
+
+export type ReservationStatus = 'reserved' | 'rejected' | 'released' | 'sold';
+
+/** A write refused by the database because a newer lock holder wrote the SKU first. */
+export class FencedWriteError extends Error {
+  constructor(sku: string, token: number) {
+    super(`write to ${sku} with fencing token ${token} rejected: a newer lock holder wrote it (our lock was lost)`);
+  }
+}
+
+type Tokens = ReadonlyMap<string, number>;
+type Row = { sku: string; available: number; reserved: number; sold: number; fence: string };
 
 export class StockStore {
+  /** Writes the database refused because of the fencing token. */
+  fencedRejections = 0;
+
   constructor(
     private readonly coord: Coord,
-    private readonly data: string,
+    private readonly log: (line: string) => void,
   ) {}
 
-  private stockKey = (sku: string) => `${this.data}stock/${sku}`;
-  private fenceKey = (sku: string) => `${this.data}stock-fence/${sku}`;
-  private reservationKey = (orderId: string) => `${this.data}reservations/${orderId}`;
-
-  /** Creates the SKUs that do not exist yet (safe to run from every instance, at every start). */
-  async seed(initial: Record<string, number>): Promise<void> {
-    for (const [sku, available] of Object.entries(initial)) {
-      await this.coord.etcd.txn({
-        compare: [compare.createRevision(this.stockKey(sku), '=', 0)],
-        success: [op.put(this.stockKey(sku), String(available)), op.put(this.fenceKey(sku), pad(0))],
-      });
-    }
-  }
-
-  async get(sku: string, signal?: AbortSignal): Promise<{ available: number; fencingToken: number } | undefined> {
-    const r = await this.coord.etcd.txn({ success: [op.get(this.stockKey(sku)), op.get(this.fenceKey(sku))] }, { signal });
-    const [stock, fence] = r.responses.map((x) => x.kvs?.[0]);
-    return stock && { available: Number(stock.value), fencingToken: Number(fence?.value ?? 0) };
-  }
-
-  async reservation(orderId: string, signal?: AbortSignal): Promise<StoredReservation | undefined> {
-    const kv = await this.coord.etcd.get(this.reservationKey(orderId), { signal });
-    return kv && JSON.parse(kv.value.toString());
-  }
-
-  /** Takes `items` out of stock for `orderId`, all or nothing; a second call for the same order returns the first's result. */
-  async reserve(orderId: string, items: Item[], signal: AbortSignal): Promise<StoredReservation> {
-    const wanted = merge(items);
-    const done = await this.reservation(orderId, signal);
-    if (done) return done;
-    return this.withLocks([...wanted.keys()], signal, async (tokens) => {
-      const rows = await this.read([...wanted.keys()], signal);
-      for (const [sku, quantity] of wanted) {
-        const row = rows.get(sku);
-        if (!row) throw grpcError(grpc.status.NOT_FOUND, `unknown sku ${JSON.stringify(sku)}`);
-        if (Number(row.value) < quantity) throw grpcError(grpc.status.FAILED_PRECONDITION, `out of stock: ${sku} has ${Number(row.value)}, ${quantity} wanted`);
-      }
-      const reservation: StoredReservation = { items: [...wanted].map(([sku, quantity]) => ({ sku, quantity })), released: false };
-      await this.write(orderId, rows, tokens, (sku, available) => available - wanted.get(sku)!, reservation, 0, signal);
-      return reservation;
-    });
-  }
-
-  /** Puts an order's stock back (idempotent); undefined when the order reserved nothing. */
-  async release(orderId: string, signal: AbortSignal): Promise<StoredReservation | undefined> {
-    const first = await this.reservation(orderId, signal);
-    if (!first || first.released) return first;
-    const skus = first.items.map((i) => i.sku);
-    return this.withLocks(skus, signal, async (tokens) => {
-      const kv = await this.coord.etcd.get(this.reservationKey(orderId), { signal });
-      const current: StoredReservation = JSON.parse(kv!.value.toString());
-      if (current.released) return current;
-      const quantities = new Map(current.items.map((i) => [i.sku, i.quantity]));
-      const released = { ...current, released: true };
-      await this.write(orderId, await this.read(skus, signal), tokens, (sku, available) => available + quantities.get(sku)!, released, kv!.modRevision, signal);
-      return released;
-    });
-  }
-
-  private async read(skus: string[], signal: AbortSignal): Promise<Map<string, KeyValue>> {
-    const r = await this.coord.etcd.txn({ success: skus.map((sku) => op.get(this.stockKey(sku))) }, { signal });
-    const rows = new Map<string, KeyValue>();
-    skus.forEach((sku, i) => {
-      const kv = r.responses[i].kvs?.[0];
-      if (kv) rows.set(sku, kv);
-    });
-    return rows;
-  }
-
-  /**
-   * One txn: the new stock of every SKU, each write fenced (stored token ≤ ours) and compared
-   * against the row as read, plus the reservation record (compared against `reservationRevision`,
-   * 0 = must not exist yet).
-   */
-  private async write(
-    orderId: string,
-    rows: Map<string, KeyValue>,
-    tokens: Map<string, number>,
-    next: (sku: string, available: number) => number,
-    reservation: StoredReservation,
-    reservationRevision: number,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const resKey = this.reservationKey(orderId);
-    const r = await this.coord.etcd.txn(
-      {
-        compare: [
-          reservationRevision ? compare.modRevision(resKey, '=', reservationRevision) : compare.createRevision(resKey, '=', 0),
-          ...[...rows].flatMap(([sku, kv]) => [compare.modRevision(kv.key.toString(), '=', kv.modRevision), compare.value(this.fenceKey(sku), '<', pad(tokens.get(sku)! + 1))]),
-        ],
-        success: [
-          ...[...rows].flatMap(([sku, kv]) => [op.put(kv.key.toString(), String(next(sku, Number(kv.value)))), op.put(this.fenceKey(sku), pad(tokens.get(sku)!))]),
-          op.put(resKey, JSON.stringify(reservation)),
-        ],
-      },
-      { signal },
-    );
-    if (!r.succeeded) throw grpcError(grpc.status.ABORTED, `stock of order ${orderId} changed while writing (a lock was lost and a newer holder wrote first); retry`);
-  }
-
   /** Runs `fn` holding the lock of every SKU (taken in sorted order, so two orders never deadlock), with their fencing tokens. */
-  private async withLocks<T>(skus: string[], signal: AbortSignal, fn: (tokens: Map<string, number>) => Promise<T>): Promise<T> {
+  async withLocks<T>(skus: readonly string[], signal: AbortSignal, fn: (tokens: Tokens) => Promise<T>): Promise<T> {
     const held: LockHandle[] = [];
     try {
       for (const sku of [...new Set(skus)].sort()) held.push(await this.coord.lock(`shop/sku/${sku}`, { ttl: LOCK_TTL, signal }));
       return await fn(new Map(held.map((h) => [h.name.slice('shop/sku/'.length), h.fencingToken])));
+    } catch (e) {
+      if (e instanceof FencedWriteError) this.log(`${e.message} (${++this.fencedRejections} fenced writes rejected so far)`);
+      throw e;
     } finally {
-      await Promise.all(held.map((h) => h.release().catch(() => {})));
+      // A release that fails leaves the lock to its lease (LOCK_TTL): the next holder waits for it, nothing is lost.
+      await Promise.all(held.map((h) => h.release().catch((e: Error) => this.log(`releasing ${h.name} failed (${e.message}); its lease frees it`))));
+    }
+  }
+
+  async reservation(tx: SqlExecutor, orderId: string): Promise<{ items: Item[]; status: ReservationStatus } | undefined> {
+    const { rows } = await tx.query<{ items: Item[]; status: ReservationStatus }>(`SELECT items, status FROM inventory.reservations WHERE order_id = $1 FOR UPDATE`, [orderId]);
+    return rows[0];
+  }
+
+  /**
+   * Takes `items` for `orderId`, all or nothing. Returns what was decided: `reserved`, or
+   * `rejected` with why; undefined when the order was decided before (an event seen twice, or an
+   * order already released).
+   */
+  async reserve(tx: SqlExecutor, orderId: string, items: Item[], tokens: Tokens): Promise<{ status: 'reserved' } | { status: 'rejected'; reason: string } | undefined> {
+    if (await this.reservation(tx, orderId)) return undefined;
+    const wanted = merge(items);
+    const rows = await this.lockRows(tx, [...wanted.keys()]);
+    let reason = '';
+    for (const [sku, quantity] of wanted) {
+      const row = rows.get(sku);
+      if (!row) reason ||= `unknown sku ${JSON.stringify(sku)}`;
+      else if (row.available < quantity) reason ||= `out of stock: ${sku} has ${row.available}, ${quantity} wanted`;
+    }
+    if (reason) {
+      await tx.query(`INSERT INTO inventory.reservations (order_id, items, status, reason) VALUES ($1, $2, 'rejected', $3)`, [orderId, JSON.stringify(items), reason]);
+      return { status: 'rejected', reason };
+    }
+    await this.change(tx, wanted, tokens, 'available = available - $2, reserved = reserved + $2');
+    await tx.query(`INSERT INTO inventory.reservations (order_id, items, status) VALUES ($1, $2, 'reserved')`, [orderId, JSON.stringify([...wanted].map(([sku, quantity]) => ({ sku, quantity })))]);
+    return { status: 'reserved' };
+  }
+
+  /**
+   * Puts an order's stock back: reserved stock (a cancelled order) or sold stock (a refunded one,
+   * returned). An order not reserved (yet) is marked released, so a late reservation does not
+   * happen. Returns the items released, if any.
+   */
+  async release(tx: SqlExecutor, orderId: string, items: Item[], tokens: Tokens): Promise<Item[] | undefined> {
+    const r = await this.reservation(tx, orderId);
+    if (!r) {
+      await tx.query(`INSERT INTO inventory.reservations (order_id, items, status, reason) VALUES ($1, $2, 'released', 'cancelled before it was reserved')`, [orderId, JSON.stringify(items)]);
+      return undefined;
+    }
+    if (r.status !== 'reserved' && r.status !== 'sold') return undefined;
+    await this.change(tx, merge(r.items), tokens, r.status === 'reserved' ? 'available = available + $2, reserved = reserved - $2' : 'available = available + $2, sold = sold - $2');
+    await tx.query(`UPDATE inventory.reservations SET status = 'released', updated_at = now() WHERE order_id = $1`, [orderId]);
+    return r.items;
+  }
+
+  /** Turns a paid order's reservation into sold stock. Returns false when the order holds no reservation (it cannot be fulfilled). */
+  async sell(tx: SqlExecutor, orderId: string, tokens: Tokens): Promise<boolean> {
+    const r = await this.reservation(tx, orderId);
+    if (r?.status === 'sold') return true;
+    if (r?.status !== 'reserved') return false;
+    await this.change(tx, merge(r.items), tokens, 'reserved = reserved - $2, sold = sold + $2');
+    await tx.query(`UPDATE inventory.reservations SET status = 'sold', updated_at = now() WHERE order_id = $1`, [orderId]);
+    return true;
+  }
+
+  async get(db: SqlExecutor, sku: string): Promise<Row | undefined> {
+    const { rows } = await db.query<Row>(`SELECT sku, available, reserved, sold, fence FROM inventory.stock WHERE sku = $1`, [sku]);
+    return rows[0];
+  }
+
+  private async lockRows(tx: SqlExecutor, skus: string[]): Promise<Map<string, Row>> {
+    const { rows } = await tx.query<Row>(`SELECT sku, available, reserved, sold, fence FROM inventory.stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`, [skus]);
+    return new Map(rows.map((r) => [r.sku, r]));
+  }
+
+  /** One fenced UPDATE per SKU: refused (FencedWriteError, the transaction rolls back) when a newer token wrote it. */
+  private async change(tx: SqlExecutor, quantities: Map<string, number>, tokens: Tokens, set: string): Promise<void> {
+    for (const [sku, quantity] of [...quantities].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const token = tokens.get(sku);
+      if (token === undefined) throw new Error(`no lock held for ${sku}`);
+      const { rows } = await tx.query(`UPDATE inventory.stock SET ${set}, fence = $3 WHERE sku = $1 AND fence <= $3 RETURNING sku`, [sku, quantity, token]);
+      if (rows.length === 0) throw new FencedWriteError(sku, token);
     }
   }
 }
 
-/** Quantities per SKU (an order may list a SKU twice); rejects empty or zero-quantity items. */
-function merge(items: Item[]): Map<string, number> {
-  if (!items.length) throw grpcError(grpc.status.INVALID_ARGUMENT, 'an order needs at least one item');
+/** Quantities per SKU (an order may list a SKU twice). */
+export function merge(items: readonly Item[]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const { sku, quantity } of items) {
-    if (!sku || !(quantity > 0)) throw grpcError(grpc.status.INVALID_ARGUMENT, `every item needs a sku and a quantity > 0, got ${JSON.stringify({ sku, quantity })}`);
-    out.set(sku, (out.get(sku) ?? 0) + quantity);
-  }
+  for (const { sku, quantity } of items) out.set(sku, (out.get(sku) ?? 0) + quantity);
   return out;
 }

@@ -7,12 +7,21 @@ export interface Order {
   'user_id'?: (string);
   'items'?: (_shop_v1_Item)[];
   /**
-   * RESERVED (stock held until expires_at), PAID, or EXPIRED (stock released by the expiry job).
+   * pending (waiting for stock), reserved (stock held, being charged), cancelling / refunding
+   * (compensation running), then one of the final statuses: paid or cancelled.
    */
   'status'?: (string);
   'created_at'?: (string);
-  'expires_at'?: (string);
+  /**
+   * When the reconciler steps in if the order is not final by then.
+   */
+  'deadline'?: (string);
   'served_by'?: (string);
+  'amount_cents'?: (number);
+  /**
+   * Why an order was cancelled (empty otherwise).
+   */
+  'reason'?: (string);
 }
 
 export interface Order__Output {
@@ -20,10 +29,19 @@ export interface Order__Output {
   'user_id': (string);
   'items': (_shop_v1_Item__Output)[];
   /**
-   * RESERVED (stock held until expires_at), PAID, or EXPIRED (stock released by the expiry job).
+   * pending (waiting for stock), reserved (stock held, being charged), cancelling / refunding
+   * (compensation running), then one of the final statuses: paid or cancelled.
    */
   'status': (string);
   'created_at': (string);
-  'expires_at': (string);
+  /**
+   * When the reconciler steps in if the order is not final by then.
+   */
+  'deadline': (string);
   'served_by': (string);
+  'amount_cents': (number);
+  /**
+   * Why an order was cancelled (empty otherwise).
+   */
+  'reason': (string);
 }

@@ -1,10 +1,10 @@
 // Original file: examples/shop/proto/shop.proto
 
 
-export interface ReleaseRequest {
+export interface RefundRequest {
   'order_id'?: (string);
 }
 
-export interface ReleaseRequest__Output {
+export interface RefundRequest__Output {
   'order_id': (string);
 }
