@@ -1,0 +1,146 @@
+// The outbox chaos run: the shop (examples/shop) on PostgreSQL, NATS JetStream (or the embedded
+// etcd engine) and a coord store, a steady order load through the registry, and kill -9 of a
+// random target — a shop instance (relays, consumers, the reconciler), nats-server, PostgreSQL or
+// the store — followed by its restart, one fault at a time. Payments are declined for the middle
+// third of the faults (compensation). When the faults stop, the load stops and the shop must
+// settle within `settleMs`: every order final, stock conserved, money moved once, no event lost.
+import pg from 'pg';
+import { connect } from '../../../src/coord.ts';
+import { etcdEngine } from '../../../src/events/engine-etcd.ts';
+import { natsEngine } from '../../../src/events/engine-nats.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
+import { startOutboxCluster, type Target } from './outbox-cluster.ts';
+import { openOrders, outboxProblems, readOutboxCounts, type OutboxCounts } from './outbox-invariants.ts';
+import { startOrderLoad } from './order-load.ts';
+
+export interface OutboxChaosOptions {
+  /** How long faults are injected (with the load running), ms. */
+  faultsMs: number;
+  /** Orders per second. */
+  rate: number;
+  seed: number;
+  engine: 'nats' | 'etcd';
+  /** The bound: after the faults stop, everything must hold within this long, ms. */
+  settleMs: number;
+  /** Down time of a killed target before its restart: a random value up to this, ms. Default 3000. */
+  maxDownMs?: number;
+  /** Pause between faults: a random value up to this, ms. Default 3000. */
+  maxGapMs?: number;
+  log: (line: string) => void;
+}
+
+export interface OutboxChaosResult {
+  kills: Record<string, number>;
+  /** Restarts that failed (each retried until it worked or the run ended). */
+  restartFailures: number;
+  issued: number;
+  acknowledged: number;
+  failures: Record<string, number>;
+  /** From the end of the faults until every order was final, ms (NaN if never within the bound). */
+  finalAfterMs: number;
+  /** From the end of the faults until every invariant held, ms (NaN if never within the bound). */
+  settledAfterMs: number;
+  counts: OutboxCounts;
+  problems: string[];
+  /** The shop's logs, kept when a problem was found (removed otherwise). */
+  logDir: string;
+}
+
+const TOPICS = ['orders', 'inventory', 'payments', 'notifications'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaosResult> {
+  const random = seededRandom(o.seed);
+  const cluster = await startOutboxCluster({ engine: o.engine, log: o.log });
+  const coord = connect({ endpoints: cluster.storeEndpoint });
+  const db = new pg.Pool({ connectionString: cluster.databaseUrl, max: 2 });
+  db.on('error', (e) => o.log(`checker: database connection lost: ${e.message}`)); // a killed postgres: the next query reconnects
+  const kills: Record<string, number> = {};
+  let restartFailures = 0;
+  let keepLogs = true;
+  try {
+    const load = startOrderLoad(coord, o.rate, random);
+    const setDecline = async (decline: boolean) => {
+      for (let i = 0; ; i++) {
+        try {
+          await coord.config.publish('shop', 'faults', { payment: { decline, delayMs: 0 } }, { format: 'json' });
+          o.log(`payments ${decline ? 'declined' : 'accepted'} from now on`);
+          return;
+        } catch (e) {
+          if (i >= 20) throw e;
+          await sleep(500); // the store may be down right now
+        }
+      }
+    };
+    const started = performance.now();
+    let declining = false;
+    while (performance.now() - started < o.faultsMs) {
+      const elapsed = (performance.now() - started) / o.faultsMs;
+      if (!declining && elapsed > 1 / 3 && elapsed < 2 / 3) await setDecline((declining = true));
+      if (declining && elapsed >= 2 / 3) await setDecline((declining = false));
+      const target = cluster.targets[Math.floor(random() * cluster.targets.length)] as Target;
+      const pid = cluster.pid(target);
+      await cluster.kill(target);
+      kills[target] = (kills[target] ?? 0) + 1;
+      const down = Math.floor(random() * (o.maxDownMs ?? 3000));
+      o.log(`kill -9 ${target} (pid ${pid}); restart in ${down} ms (${load.acknowledged.size} orders acknowledged so far)`);
+      await sleep(down);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await cluster.restart(target);
+          break;
+        } catch (e) {
+          restartFailures++;
+          o.log(`restart of ${target} failed (attempt ${attempt}): ${(e as Error).message.split('\n')[0]}`);
+          if (attempt >= 5) throw new Error(`${target} would not restart`);
+          await sleep(1000 * attempt);
+        }
+      }
+      await sleep(Math.floor(random() * (o.maxGapMs ?? 3000)));
+    }
+    if (declining) await setDecline(false);
+    const faultsEnded = performance.now();
+    await load.stop();
+    o.log(`faults stopped; load stopped: ${load.issued} issued, ${load.acknowledged.size} acknowledged; waiting up to ${o.settleMs / 1000} s`);
+
+    const engine = o.engine === 'nats' ? await natsEngine({ servers: cluster.natsUrl! }) : etcdEngine(coord);
+    const deadLetters = async () => {
+      const out: Record<string, number> = {};
+      for (const t of TOPICS) out[t] = (await engine.stats(t)).groups.reduce((n, g) => n + g.deadLetters, 0);
+      return out;
+    };
+    let finalAfterMs = NaN;
+    let settledAfterMs = NaN;
+    let counts: OutboxCounts;
+    for (;;) {
+      counts = await readOutboxCounts(db, load.acknowledged, await deadLetters());
+      const now = performance.now() - faultsEnded;
+      if (Number.isNaN(finalAfterMs) && openOrders(counts) === 0) finalAfterMs = now;
+      if (outboxProblems(counts).length === 0) {
+        settledAfterMs = now;
+        break;
+      }
+      if (now > o.settleMs) break;
+      await sleep(1000);
+    }
+    await engine.close();
+    const problems = outboxProblems(counts);
+    keepLogs = problems.length > 0;
+    return {
+      kills,
+      restartFailures,
+      issued: load.issued,
+      acknowledged: load.acknowledged.size,
+      failures: Object.fromEntries(load.failures),
+      finalAfterMs,
+      settledAfterMs,
+      counts,
+      problems,
+      logDir: cluster.logDir,
+    };
+  } finally {
+    await db.end();
+    await coord.close();
+    await cluster.close(keepLogs);
+  }
+}
