@@ -10,12 +10,15 @@ import { etcdEngine } from '../../../src/events/engine-etcd.ts';
 import { natsEngine } from '../../../src/events/engine-nats.ts';
 import { seededRandom } from '../../helpers/seeded-random.ts';
 import { startOutboxCluster, type Target } from './outbox-cluster.ts';
+export type { Target } from './outbox-cluster.ts';
 import { openOrders, outboxProblems, readOutboxCounts, type OutboxCounts } from './outbox-invariants.ts';
 import { startOrderLoad } from './order-load.ts';
 
 export interface OutboxChaosOptions {
-  /** How long faults are injected (with the load running), ms. */
+  /** How long faults are injected (with the load running), ms; ignored with `schedule`. */
   faultsMs: number;
+  /** Exactly these targets, in this order, instead of random ones for `faultsMs`. */
+  schedule?: readonly Target[];
   /** Orders per second. */
   rate: number;
   seed: number;
@@ -50,6 +53,7 @@ const TOPICS = ['orders', 'inventory', 'payments', 'notifications'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaosResult> {
+  // Faults and load draw from their own sequences, so a seed replays the same faults however the calls interleave.
   const random = seededRandom(o.seed);
   const cluster = await startOutboxCluster({ engine: o.engine, log: o.log });
   const coord = connect({ endpoints: cluster.storeEndpoint });
@@ -59,7 +63,7 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
   let restartFailures = 0;
   let keepLogs = true;
   try {
-    const load = startOrderLoad(coord, o.rate, random);
+    const load = startOrderLoad(coord, o.rate, seededRandom(o.seed + 1));
     const setDecline = async (decline: boolean) => {
       for (let i = 0; ; i++) {
         try {
@@ -74,11 +78,12 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
     };
     const started = performance.now();
     let declining = false;
-    while (performance.now() - started < o.faultsMs) {
-      const elapsed = (performance.now() - started) / o.faultsMs;
+    const schedule = o.schedule ? [...o.schedule] : undefined;
+    for (let n = 0; schedule ? n < schedule.length : performance.now() - started < o.faultsMs; n++) {
+      const elapsed = schedule ? n / schedule.length : (performance.now() - started) / o.faultsMs;
       if (!declining && elapsed > 1 / 3 && elapsed < 2 / 3) await setDecline((declining = true));
       if (declining && elapsed >= 2 / 3) await setDecline((declining = false));
-      const target = cluster.targets[Math.floor(random() * cluster.targets.length)] as Target;
+      const target = schedule?.[n] ?? cluster.targets[Math.floor(random() * cluster.targets.length)];
       const pid = cluster.pid(target);
       await cluster.kill(target);
       kills[target] = (kills[target] ?? 0) + 1;
