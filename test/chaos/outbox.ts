@@ -36,6 +36,7 @@ export async function run(args: string[]): Promise<number> {
   const secs = (ms: number) => (Number.isNaN(ms) ? `not within ${values.settle} s` : `${(ms / 1000).toFixed(1)} s`);
   const rows: Array<[string, string | number]> = [
     ['kills (kill -9, then restart)', Object.entries(r.kills).map(([t, n]) => `${t} ${n}`).join(', ')],
+    ['instances that exited on their own (restarted)', JSON.stringify(r.crashes)],
     ['restarts that failed and were retried', r.restartFailures],
     ['orders issued / acknowledged', `${r.issued} / ${r.acknowledged}`],
     ['calls failed (outcome unknown)', JSON.stringify(r.failures)],

@@ -18,7 +18,7 @@ describe('outbox chaos (short)', { skip: requirePostgres() ?? requireNats() }, (
     const r = await runOutboxChaos({ faultsMs: 0, schedule: SCHEDULE, rate: 4, seed: 20261206, engine: 'nats', settleMs: SETTLE_S * 1000, maxDownMs: 1500, maxGapMs: 1500, log: (l) => t.diagnostic(l) });
     const c = r.counts;
     t.diagnostic(
-      `figure: kills ${JSON.stringify(r.kills)}, orders ${r.issued} issued / ${r.acknowledged} acknowledged / ${c.orders} in the database, paid ${c.paid}, cancelled ${c.cancelled}, ` +
+      `figure: kills ${JSON.stringify(r.kills)}, exited on their own ${JSON.stringify(r.crashes)}, orders ${r.issued} issued / ${r.acknowledged} acknowledged / ${c.orders} in the database, paid ${c.paid}, cancelled ${c.cancelled}, ` +
         `charges ${c.charges}, refunds ${c.refunds}, final after ${(r.finalAfterMs / 1000).toFixed(1)} s, settled after ${(r.settledAfterMs / 1000).toFixed(1)} s`,
     );
     assert.deepEqual(r.problems, [], `shop logs in ${r.logDir}`);

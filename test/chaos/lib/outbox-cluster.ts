@@ -23,6 +23,10 @@ export interface OutboxCluster {
   readonly targets: readonly Target[];
   /** The current pid of a target. */
   pid(target: Target): number;
+  /** Whether the target's process is running. */
+  alive(target: Target): boolean;
+  /** Whether the target is a shop instance (the others are servers). */
+  isInstance(target: Target): boolean;
   /** SIGKILL by pid; resolves once it is gone. */
   kill(target: Target): Promise<void>;
   /** Starts it again (same port, same data); resolves once it serves. */
@@ -66,6 +70,12 @@ export async function startOutboxCluster(options: ClusterOptions): Promise<Outbo
       if (!i) throw new Error(`no target ${id}`);
       return i;
     };
+    const pidOf = (target: Target) => {
+      if (target === 'store') return store.pid;
+      if (target === 'postgres') return postgres.pid;
+      if (target === 'nats-server') return nats!.pid;
+      return instance(target).pid;
+    };
     const targets: Target[] = [...SHOP_INSTANCES.map((i) => i.id), ...(nats ? (['nats-server'] as const) : []), 'postgres', 'store'];
     return {
       storeEndpoint: store.endpoint,
@@ -73,12 +83,16 @@ export async function startOutboxCluster(options: ClusterOptions): Promise<Outbo
       natsUrl: nats?.endpoint,
       logDir,
       targets,
-      pid(target) {
-        if (target === 'store') return store.pid;
-        if (target === 'postgres') return postgres.pid;
-        if (target === 'nats-server') return nats!.pid;
-        return instance(target).pid;
+      pid: pidOf,
+      alive(target) {
+        try {
+          process.kill(pidOf(target), 0);
+          return true;
+        } catch {
+          return false;
+        }
       },
+      isInstance: (target) => SHOP_INSTANCES.some((i) => i.id === target),
       async kill(target) {
         if (target === 'store') await store.kill('SIGKILL');
         else if (target === 'postgres') {

@@ -34,6 +34,8 @@ export interface OutboxChaosOptions {
 
 export interface OutboxChaosResult {
   kills: Record<string, number>;
+  /** Shop instances that exited on their own (not killed by the run), restarted by the run's supervisor. */
+  crashes: Record<string, number>;
   /** Restarts that failed (each retried until it worked or the run ended). */
   restartFailures: number;
   issued: number;
@@ -62,6 +64,35 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
   const kills: Record<string, number> = {};
   let restartFailures = 0;
   let keepLogs = true;
+  // A supervisor, as a process manager would be: a shop instance that exits on its own is counted
+  // (a problem: it should survive what happened) and started again, so the invariants can still be checked.
+  const crashes: Record<string, number> = {};
+  const faulting = new Set<Target>();
+  const supervising = new Set<Target>();
+  const supervisor = setInterval(() => {
+    for (const target of cluster.targets) {
+      if (!cluster.isInstance(target) || faulting.has(target) || supervising.has(target) || cluster.alive(target)) continue;
+      crashes[target] = (crashes[target] ?? 0) + 1;
+      supervising.add(target);
+      o.log(`${target} exited on its own; restarting it`);
+      void restartUntilUp(target)
+        .catch((e: Error) => o.log(`${target} stays down: ${e.message}`)) // the invariants then fail, naming what it left undone
+        .finally(() => supervising.delete(target));
+    }
+  }, 500);
+  const restartUntilUp = async (target: Target) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await cluster.restart(target);
+        return;
+      } catch (e) {
+        restartFailures++;
+        o.log(`restart of ${target} failed (attempt ${attempt}): ${(e as Error).message.split('\n')[0]}`);
+        if (attempt >= 5) throw new Error(`${target} would not restart`);
+        await sleep(1000 * attempt);
+      }
+    }
+  };
   try {
     const load = startOrderLoad(coord, o.rate, seededRandom(o.seed + 1));
     const setDecline = async (decline: boolean) => {
@@ -84,22 +115,18 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
       if (!declining && elapsed > 1 / 3 && elapsed < 2 / 3) await setDecline((declining = true));
       if (declining && elapsed >= 2 / 3) await setDecline((declining = false));
       const target = schedule?.[n] ?? cluster.targets[Math.floor(random() * cluster.targets.length)];
+      while (supervising.has(target)) await sleep(100);
+      faulting.add(target);
       const pid = cluster.pid(target);
       await cluster.kill(target);
       kills[target] = (kills[target] ?? 0) + 1;
       const down = Math.floor(random() * (o.maxDownMs ?? 3000));
       o.log(`kill -9 ${target} (pid ${pid}); restart in ${down} ms (${load.acknowledged.size} orders acknowledged so far)`);
       await sleep(down);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await cluster.restart(target);
-          break;
-        } catch (e) {
-          restartFailures++;
-          o.log(`restart of ${target} failed (attempt ${attempt}): ${(e as Error).message.split('\n')[0]}`);
-          if (attempt >= 5) throw new Error(`${target} would not restart`);
-          await sleep(1000 * attempt);
-        }
+      try {
+        await restartUntilUp(target);
+      } finally {
+        faulting.delete(target);
       }
       await sleep(Math.floor(random() * (o.maxGapMs ?? 3000)));
     }
@@ -130,9 +157,11 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
     }
     await engine.close();
     const problems = outboxProblems(counts);
+    for (const [target, n] of Object.entries(crashes)) problems.push(`${target} exited on its own ${n} times (restarted by the run)`);
     keepLogs = problems.length > 0;
     return {
       kills,
+      crashes,
       restartFailures,
       issued: load.issued,
       acknowledged: load.acknowledged.size,
@@ -144,6 +173,8 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
       logDir: cluster.logDir,
     };
   } finally {
+    clearInterval(supervisor);
+    while (supervising.size > 0) await sleep(100);
     await db.end();
     await coord.close();
     await cluster.close(keepLogs);
