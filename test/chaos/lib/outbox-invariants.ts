@@ -27,7 +27,7 @@ export interface OutboxCounts {
   unsent: Record<string, number>;
   /** Notifications that should exist (OrderCreated per order; OrderPaid / OrderCancelled per final order) and do not. */
   notificationsMissing: number;
-  /** More than one notification of one kind for one order. */
+  /** More than one notification of one kind for one order (a figure, not a broken invariant: the reconciler drives a stuck order again with a new OrderCreated). */
   notificationsDuplicate: number;
   /** Events consumer groups gave up on (dead letters), per topic. */
   deadLetters: Record<string, number>;
@@ -114,7 +114,25 @@ export function outboxProblems(c: OutboxCounts): string[] {
   if (c.ledgerUnknownOrder > 0) p.push(`${c.ledgerUnknownOrder} orders in the ledger that do not exist`);
   for (const [t, n] of Object.entries(c.unsent)) if (n > 0) p.push(`${n} events never relayed from ${t}`);
   if (c.notificationsMissing > 0) p.push(`${c.notificationsMissing} order events never reached the notification service (lost)`);
-  if (c.notificationsDuplicate > 0) p.push(`${c.notificationsDuplicate} duplicate notifications`);
   for (const [t, n] of Object.entries(c.deadLetters)) if (n > 0) p.push(`${n} dead letters on ${t}`);
   return p;
+}
+
+/** A few example rows behind the problems, for the report (what a reader opens first). */
+export async function outboxExamples(db: pg.Pool, c: OutboxCounts): Promise<string[]> {
+  const out: string[] = [];
+  if (c.notificationsDuplicate > 0) {
+    const { rows } = await db.query(
+      `SELECT order_id, kind, array_agg(id ORDER BY sent_at) AS ids, array_agg(sent_at ORDER BY sent_at) AS at FROM notifications.sent GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 3`,
+    );
+    for (const r of rows) {
+      const events = await db.query(`SELECT id, type, time, sent_at FROM public.orders_outbox WHERE key = $1 ORDER BY seq`, [r.order_id]);
+      out.push(`duplicate ${r.kind} notifications for ${r.order_id}: ${JSON.stringify(r.ids)} at ${JSON.stringify(r.at)}; its outbox events: ${JSON.stringify(events.rows)}`);
+    }
+  }
+  if (openOrders(c) > 0) {
+    const { rows } = await db.query(`SELECT id, status, reason, attempts, last_error, deadline FROM orders.orders WHERE status NOT IN ('paid', 'cancelled') LIMIT 3`);
+    for (const r of rows) out.push(`open order: ${JSON.stringify(r)}`);
+  }
+  return out;
 }

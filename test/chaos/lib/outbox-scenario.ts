@@ -11,7 +11,7 @@ import { natsEngine } from '../../../src/events/engine-nats.ts';
 import { seededRandom } from '../../helpers/seeded-random.ts';
 import { startOutboxCluster, type Target } from './outbox-cluster.ts';
 export type { Target } from './outbox-cluster.ts';
-import { openOrders, outboxProblems, readOutboxCounts, type OutboxCounts } from './outbox-invariants.ts';
+import { openOrders, outboxExamples, outboxProblems, readOutboxCounts, type OutboxCounts } from './outbox-invariants.ts';
 import { startOrderLoad } from './order-load.ts';
 
 export interface OutboxChaosOptions {
@@ -159,6 +159,7 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
     const problems = outboxProblems(counts);
     for (const [target, n] of Object.entries(crashes)) problems.push(`${target} exited on its own ${n} times (restarted by the run)`);
     keepLogs = problems.length > 0;
+    if (keepLogs) for (const line of await outboxExamples(db, counts)) o.log(line);
     return {
       kills,
       crashes,
