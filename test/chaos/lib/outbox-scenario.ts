@@ -1,8 +1,9 @@
 // The outbox chaos run: the shop (examples/shop) on PostgreSQL, NATS JetStream (or the embedded
 // etcd engine) and a coord store, a steady order load through the registry, and kill -9 of a
 // random target — a shop instance (relays, consumers, the reconciler), nats-server, PostgreSQL or
-// the store — followed by its restart, one fault at a time. Payments are declined for the middle
-// third of the faults (compensation). When the faults stop, the load stops and the shop must
+// the store — followed by its restart, one fault at a time. In the second quarter of the faults
+// payments answer late (past the order service's timeout: the charge happens anyway, so the
+// compensation refunds it), in the third they are declined. When the faults stop, the load stops and the shop must
 // settle within `settleMs`: every order final, stock conserved, money moved once, no event lost.
 import pg from 'pg';
 import { connect } from '../../../src/coord.ts';
@@ -95,11 +96,12 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
   };
   try {
     const load = startOrderLoad(coord, o.rate, seededRandom(o.seed + 1));
-    const setDecline = async (decline: boolean) => {
+    type PaymentMode = 'normal' | 'late' | 'declined';
+    const setPayments = async (mode: PaymentMode) => {
       for (let i = 0; ; i++) {
         try {
-          await coord.config.publish('shop', 'faults', { payment: { decline, delayMs: 0 } }, { format: 'json' });
-          o.log(`payments ${decline ? 'declined' : 'accepted'} from now on`);
+          await coord.config.publish('shop', 'faults', { payment: { decline: mode === 'declined', delayMs: mode === 'late' ? 3000 : 0 } }, { format: 'json' });
+          o.log(`payments ${mode} from now on`);
           return;
         } catch (e) {
           if (i >= 20) throw e;
@@ -108,12 +110,12 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
       }
     };
     const started = performance.now();
-    let declining = false;
+    let payments: PaymentMode = 'normal';
     const schedule = o.schedule ? [...o.schedule] : undefined;
     for (let n = 0; schedule ? n < schedule.length : performance.now() - started < o.faultsMs; n++) {
       const elapsed = schedule ? n / schedule.length : (performance.now() - started) / o.faultsMs;
-      if (!declining && elapsed > 1 / 3 && elapsed < 2 / 3) await setDecline((declining = true));
-      if (declining && elapsed >= 2 / 3) await setDecline((declining = false));
+      const wanted: PaymentMode = elapsed >= 0.25 && elapsed < 0.5 ? 'late' : elapsed >= 0.5 && elapsed < 0.75 ? 'declined' : 'normal';
+      if (wanted !== payments) await setPayments((payments = wanted));
       const target = schedule?.[n] ?? cluster.targets[Math.floor(random() * cluster.targets.length)];
       while (supervising.has(target)) await sleep(100);
       faulting.add(target);
@@ -130,7 +132,7 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
       }
       await sleep(Math.floor(random() * (o.maxGapMs ?? 3000)));
     }
-    if (declining) await setDecline(false);
+    if (payments !== 'normal') await setPayments('normal');
     const faultsEnded = performance.now();
     await load.stop();
     o.log(`faults stopped; load stopped: ${load.issued} issued, ${load.acknowledged.size} acknowledged; waiting up to ${o.settleMs / 1000} s`);
