@@ -83,7 +83,7 @@ async function measurePair(servers: Servers, engine: EngineName, store: StoreNam
     fmtRate(r.effectsPerSec),
     fmtLatency(r.p50),
     fmtLatency(r.p99),
-    mode === 'direct' ? '1.00x' : ratio(r.p99, direct.p99),
+    mode === 'direct' ? '1.00x' : r.missing > 0 || direct.missing > 0 ? '-' : ratio(r.p99, direct.p99),
     // Undrained, the later writes (engine, effect) of the missing events are not counted yet: no per-event figure.
     r.missing > 0 ? `(not drained) ${fmtWrites(r)}` : fmtWrites(r),
     mode === 'direct' || r.missing > 0 || direct.missing > 0 ? '-' : `+${(r.writes.total - direct.writes.total).toFixed(2)}`,
