@@ -21,6 +21,9 @@ const TABLES = [
     sent_at TIMESTAMPTZ NOT NULL DEFAULT now()
   )`,
   `CREATE INDEX IF NOT EXISTS sent_order ON notifications.sent (order_id)`,
+  // One message per order and kind: the reconciler may publish OrderCreated again (a new event id)
+  // for an order inventory has not answered, and the customer is told once.
+  `CREATE UNIQUE INDEX IF NOT EXISTS sent_once ON notifications.sent (order_id, kind)`,
 ];
 
 const money = (cents: number) => `$${(cents / 100).toFixed(2)}`;
@@ -62,6 +65,10 @@ async function notify(ctx: ServiceContext, event: Delivery, tx: SqlExecutor): Pr
   if (!['OrderCreated', 'OrderPaid', 'OrderCancelled'].includes(event.type)) return;
   const order = payload(OrderEventSchema, event);
   const n = { id: `n-${event.id}`, order_id: order.orderId, user_id: order.userId, kind: event.type, text: text(event.type, order) };
-  await tx.query(`INSERT INTO notifications.sent (id, order_id, user_id, kind, text) VALUES ($1, $2, $3, $4, $5)`, [n.id, n.order_id, n.user_id, n.kind, n.text]);
+  const { rows } = await tx.query(
+    `INSERT INTO notifications.sent (id, order_id, user_id, kind, text) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, kind) DO NOTHING RETURNING id`,
+    [n.id, n.order_id, n.user_id, n.kind, n.text],
+  );
+  if (rows.length === 0) return; // already told (an OrderCreated published again by the reconciler)
   await ctx.outbox.add(tx, [{ topic: TOPICS.notifications, type: 'NotificationSent', key: order.orderId, data: { ...n, sentBy: ctx.id } }]);
 }

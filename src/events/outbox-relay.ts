@@ -11,6 +11,7 @@
 // and as Prometheus metrics labelled `outbox` (outbox-metrics.ts).
 import type { Registry } from 'prom-client';
 import { pause } from '../core/backoff.ts';
+import { CoordError } from '../core/errors.ts';
 import type { Coord } from '../coord.ts';
 import { retryDelay, type EventEngine } from './event.ts';
 import type { OutboxSource } from './outbox.ts';
@@ -81,7 +82,16 @@ export interface Relay {
 }
 
 export function startRelay(options: RelayOptions): Relay {
-  const o = { batch: 100, pollMs: 50, log: () => {}, instance: `${process.env.HOSTNAME ?? 'host'}-${process.pid}`, statsIntervalMs: 5000, ...options };
+  // Defaults apply to options left out or given as undefined (a spread would let undefined win).
+  const o = {
+    ...options,
+    batch: options.batch ?? 100,
+    pollMs: options.pollMs ?? 50,
+    log: options.log ?? (() => {}),
+    instance: options.instance ?? `${process.env.HOSTNAME ?? 'host'}-${process.pid}`,
+    statsIntervalMs: options.statsIntervalMs ?? 5000,
+  };
+  if (!Number.isInteger(o.batch) || o.batch < 1 || o.batch > 10_000) throw new CoordError('invalid-argument', `outbox relay ${o.name}: batch must be an integer from 1 to 10000 (got ${o.batch})`);
   const stop = new AbortController();
   const stats: RelayStats = { leader: false, published: 0, lagMs: 0, backlog: 0, errors: 0 };
   let measured = false;

@@ -28,6 +28,9 @@ export interface OutboxSource {
   backlog(): Promise<{ count: number; oldestAgeMs: number }>;
 }
 
+/** etcd's default `--max-txn-ops`. */
+const ETCD_MAX_TXN_OPS = 128;
+
 const complete = <T>(e: NewEvent<T>): EventRecord<T> => {
   const event = { ...e, id: e.id ?? randomUUID(), time: e.time ?? new Date().toISOString() } as EventRecord<T>;
   checkEvent(event);
@@ -150,8 +153,9 @@ export class EtcdOutbox implements OutboxSource {
   }
 
   async markSent(refs: readonly string[]): Promise<void> {
-    // Sent events are deleted: etcd keeps coordination state, not an archive.
-    if (refs.length > 0) await this.coord.etcd.txn({ success: refs.map((k) => op.delete(k)) });
+    // Sent events are deleted: etcd keeps coordination state, not an archive. etcd takes at most
+    // 128 operations per txn (--max-txn-ops), so a larger batch is deleted in chunks.
+    for (let i = 0; i < refs.length; i += ETCD_MAX_TXN_OPS) await this.coord.etcd.txn({ success: refs.slice(i, i + ETCD_MAX_TXN_OPS).map((k) => op.delete(k)) });
   }
 
   async backlog(): Promise<{ count: number; oldestAgeMs: number }> {

@@ -17,7 +17,12 @@ export interface SqlDatabase extends SqlExecutor {
 /** What coord uses of a node-postgres `Pool`. */
 export interface PgPoolLike {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
-  connect(): Promise<{ query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>; release(err?: Error | boolean): void }>;
+  connect(): Promise<{
+    query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+    release(err?: Error | boolean): void;
+    on?(event: 'error', listener: (e: Error) => void): unknown;
+    removeListener?(event: 'error', listener: (e: Error) => void): unknown;
+  }>;
 }
 
 /** What coord uses of a PGlite instance. */
@@ -36,17 +41,27 @@ export function fromPg(pool: PgPoolLike): SqlDatabase {
     ...exec((sql, params) => pool.query(sql, params)),
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client whose server goes away (PostgreSQL killed or restarted mid-transaction)
+      // emits 'error'; with no listener that would end the process. The statement in flight
+      // rejects with the same error, so the transaction fails here and the connection is discarded.
+      let broken: Error | undefined;
+      const onError = (e: Error) => void (broken = e);
+      client.on?.('error', onError);
+      const release = (err?: Error) => {
+        client.removeListener?.('error', onError);
+        client.release(err ?? broken);
+      };
       try {
         await client.query('BEGIN');
         const result = await fn(exec((sql, params) => client.query(sql, params)));
         await client.query('COMMIT');
-        client.release();
+        release();
         return result;
       } catch (e) {
         // A failed ROLLBACK means the connection is broken: release(err) discards it from the pool.
         await client.query('ROLLBACK').then(
-          () => client.release(),
-          (rollbackError: Error) => client.release(rollbackError),
+          () => release(),
+          (rollbackError: Error) => release(rollbackError),
         );
         throw e;
       }

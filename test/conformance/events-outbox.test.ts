@@ -141,6 +141,23 @@ for (const s of stores()) {
       assert.deepEqual(seen, ['o1', 'o2', 'o3']);
     });
 
+    test('a batch larger than etcd takes in one txn (300) is relayed and marked sent; an unset batch keeps the default', async () => {
+      const t = topic();
+      const events = Array.from({ length: 300 }, (_, i) => newEvent(t, `b${i}`));
+      for (let i = 0; i < events.length; i += 50) await f.add(events.slice(i, i + 50), true); // an etcd add is 2 ops per event, at most 128 per txn
+      const seen = new Set<string>();
+      const sub = f.engine.subscribe(t, 'g', async (d) => void seen.add(d.key));
+      const relay = startRelay({ coord: f.coord, outbox: f.outbox, engine: f.engine, name: `r-${t}`, batch: 300 });
+      await until('300 events', () => seen.size === 300, 60_000);
+      await until('backlog 0', async () => (await f.outbox.backlog()).count === 0, 60_000);
+      await relay.close();
+      await sub.close();
+      // `batch: undefined` (an options object built from optional config) means the default.
+      const again = startRelay({ coord: f.coord, outbox: f.outbox, engine: f.engine, name: `r-${t}-2`, batch: undefined });
+      await again.close();
+      assert.throws(() => startRelay({ coord: f.coord, outbox: f.outbox, engine: f.engine, name: 'bad', batch: 0 }), /batch must be an integer from 1 to 10000 \(got 0\)/);
+    });
+
     test('a relay that dies between publishing and marking sent publishes again; the engine drops the duplicates', async () => {
       const t = topic();
       await f.add([newEvent(t, 'a'), newEvent(t, 'b')], true);

@@ -71,6 +71,7 @@ describe('outbox chaos invariants', { skip: requirePostgres() }, () => {
     ['a cancelled order not refunded', [`DELETE FROM payments.ledger WHERE order_id = 'o2' AND kind = 'refund'`], /1 cancelled orders with charges ≠ refunds/],
     ['an unsent outbox row', [`INSERT INTO public.payments_outbox (sent_at) VALUES (NULL)`], /1 events never relayed from payments_outbox/],
     ['a lost order event', [`DELETE FROM notifications.sent WHERE id = 'n4'`], /1 order events never reached the notification service/],
+    ['a customer told twice', [`INSERT INTO notifications.sent VALUES ('n7', 'o1', 'OrderCreated')`], /1 notifications sent twice for the same order and kind/],
   ];
   for (const [what, damage, problem] of cases) {
     it(`reports ${what}`, async () => {

@@ -114,6 +114,7 @@ export function outboxProblems(c: OutboxCounts): string[] {
   if (c.ledgerUnknownOrder > 0) p.push(`${c.ledgerUnknownOrder} orders in the ledger that do not exist`);
   for (const [t, n] of Object.entries(c.unsent)) if (n > 0) p.push(`${n} events never relayed from ${t}`);
   if (c.notificationsMissing > 0) p.push(`${c.notificationsMissing} order events never reached the notification service (lost)`);
+  if (c.notificationsDuplicate > 0) p.push(`${c.notificationsDuplicate} notifications sent twice for the same order and kind`);
   for (const [t, n] of Object.entries(c.deadLetters)) if (n > 0) p.push(`${n} dead letters on ${t}`);
   return p;
 }

@@ -59,6 +59,7 @@ export async function runOutboxChaos(o: OutboxChaosOptions): Promise<OutboxChaos
   // Faults and load draw from their own sequences, so a seed replays the same faults however the calls interleave.
   const random = seededRandom(o.seed);
   const cluster = await startOutboxCluster({ engine: o.engine, log: o.log });
+  o.log(`store ${cluster.storeEndpoint}, database ${cluster.databaseUrl}${cluster.natsUrl ? `, NATS ${cluster.natsUrl}` : ''}; watch it: coord dashboard --endpoints ${cluster.storeEndpoint} (Events page), coord events stats --endpoints ${cluster.storeEndpoint}`);
   const coord = connect({ endpoints: cluster.storeEndpoint });
   const db = new pg.Pool({ connectionString: cluster.databaseUrl, max: 2 });
   db.on('error', (e) => o.log(`checker: database connection lost: ${e.message}`)); // a killed postgres: the next query reconnects
