@@ -3,6 +3,7 @@
 // timings tied to serve()'s drain, and the Dockerfiles linted by dockerfile-utils plus the rules
 // docs/deploy.md promises (multi-stage, production dependencies only, non-root, SIGTERM).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { validate as lintDockerfile } from 'dockerfile-utils';
@@ -13,6 +14,7 @@ import { Service } from 'kubernetes-models/v1';
 import { parseYaml } from '../../src/config/config-yaml.ts';
 import { CLOSE_BUDGET_SECONDS, etcdClientEndpoints } from '../../src/deploy/kube-manifests.ts';
 import { resolveServeOptions } from '../../src/grpc/serve-options.ts';
+import { SHOP_INSTANCES } from '../../examples/shop/launch.ts';
 import { killAllCli, runCli } from '../helpers/cli-process.ts';
 
 after(killAllCli);
@@ -140,4 +142,15 @@ describe('Dockerfiles', () => {
       assert.doesNotMatch(final, /npm (ci|install)/, 'the final stage installs nothing');
     });
   }
+});
+
+describe('deploy/shop-main.mjs (the shop image entry point)', () => {
+  test('refuses a SHOP_SERVICE that is not a shop service, naming every service the shop runs', () => {
+    const services = [...new Set(SHOP_INSTANCES.map((s) => s.service))];
+    for (const bad of ['', 'bogus-service', 'order-service/../x']) {
+      const r = spawnSync(process.execPath, [new URL('../../deploy/shop-main.mjs', import.meta.url).pathname], { env: { ...process.env, SHOP_SERVICE: bad }, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 2, `SHOP_SERVICE=${JSON.stringify(bad)}: ${r.stderr}`);
+      assert.equal(r.stderr, `SHOP_SERVICE must name a shop service (${services.join(', ')}); got ${JSON.stringify(bad)}\n`);
+    }
+  });
 });
