@@ -17,20 +17,13 @@ import { startRelay } from '../../src/events/outbox-relay.ts';
 import { readRelayReports } from '../../src/events/relay-reports.ts';
 import { startStore } from '../../src/store/index.ts';
 import { launchChromium, requireChromium, SHOTS } from './browser-fixture.ts';
+import { until as untilWithin } from '../helpers/events-scenario.ts';
 
 const T = 30_000;
+const until = <X>(what: string, check: () => X | undefined | false | Promise<X | undefined | false>, timeoutMs = T) => untilWithin(what, check, timeoutMs);
 const order = (i: number): EventRecord => ({ id: `o-${i}`, topic: 'orders', type: 'OrderCreated', key: `o-${i}`, data: { n: i }, time: new Date().toISOString() });
 const note = (i: number): EventRecord => ({ id: `n-${i}`, topic: 'notifications', type: 'NotificationSent', key: `o-${i}`, data: { to: `user-${i}` }, time: new Date().toISOString() });
 
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = T): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('Events page in Chromium', { skip: requireChromium() }, () => {
   /** A coord store, a library client with the announced etcd engine, and a browser. */

@@ -9,6 +9,7 @@ import { natsEngine } from '../../src/events/engine-nats.ts';
 import type { Delivery, EventEngine, EventRecord } from '../../src/events/event.ts';
 import { backends } from '../helpers/backends.ts';
 import { requireNats, startNats } from '../helpers/nats-process.ts';
+import { until } from '../helpers/events-scenario.ts';
 
 interface EngineUnderTest {
   name: string;
@@ -44,13 +45,6 @@ let n = 0;
 const topic = () => `t${++n}-${process.pid}`;
 const event = (t: string, i: number, key = 'k'): EventRecord => ({ id: `${t}-e${i}`, topic: t, type: 'Happened', key, data: { i }, time: new Date().toISOString() });
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const e of engines()) {
   describe(e.name, { skip: e.skip }, () => {

@@ -14,6 +14,7 @@ import { startRelay } from '../../src/events/outbox-relay.ts';
 import { fromPGlite, fromPg, type SqlDatabase } from '../../src/events/sql.ts';
 import { backends } from '../helpers/backends.ts';
 import { requirePostgres, startPostgres } from '../helpers/postgres-process.ts';
+import { until } from '../helpers/events-scenario.ts';
 
 interface Fixture {
   coord: Coord;
@@ -111,13 +112,6 @@ let n = 0;
 const topic = () => `orders${++n}`;
 const newEvent = (t: string, key: string): NewEvent => ({ topic: t, type: 'OrderCreated', key, data: { key } });
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const s of stores()) {
   describe(s.name, { skip: s.skip }, () => {

@@ -11,16 +11,8 @@ import { EtcdOutbox, type OutboxSource } from '../../src/events/outbox.ts';
 import { startRelay, type RelayReport } from '../../src/events/outbox-relay.ts';
 import { readRelayReports } from '../../src/events/relay-reports.ts';
 import { backends, type RunningBackend } from '../helpers/backends.ts';
+import { until } from '../helpers/events-scenario.ts';
 
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The value of one sample line of the exposition, e.g. `coord_outbox_backlog{outbox="shop"}`. */
 async function sample(registry: Registry, series: string): Promise<number | undefined> {

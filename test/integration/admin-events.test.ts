@@ -10,11 +10,9 @@ import { announceEngine } from '../../src/events/announce.ts';
 import { etcdEngine } from '../../src/events/engine-etcd.ts';
 import { natsEngine } from '../../src/events/engine-nats.ts';
 import type { EventEngine, EventRecord } from '../../src/events/event.ts';
-import { EtcdOutbox } from '../../src/events/outbox.ts';
-import { startRelay } from '../../src/events/outbox-relay.ts';
-import { readRelayReports } from '../../src/events/relay-reports.ts';
 import { requireNats, startNats, type NatsProcess } from '../helpers/nats-process.ts';
 import { http, servers, type Server } from './admin-fixture.ts';
+import { groupsWithLag, until, waitingRelay } from '../helpers/events-scenario.ts';
 
 interface Setup {
   name: string;
@@ -31,15 +29,6 @@ const setups: Setup[] = [
 const TIME = '2026-01-02T03:04:05.000Z';
 const order = (i: number): EventRecord => ({ id: `o-${i}`, topic: 'orders', type: 'OrderCreated', key: `o-${i}`, data: { n: i }, time: TIME });
 
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const setup of setups) {
   describe(`admin API events routes with ${setup.name}`, { skip: setup.skip }, () => {
@@ -101,28 +90,9 @@ for (const setup of setups) {
       await announceEngine(lib, engine);
       const a = await admin(ns);
 
-      await engine.publish([1, 2, 3].map(order));
-      const seen: Record<string, string[]> = { mail: [], pay: [] };
-      const mail = engine.subscribe('orders', 'mail', async (d) => void seen.mail.push(d.id));
-      const pay = engine.subscribe('orders', 'pay', async (d) => {
-        if (d.id === 'o-2') throw new Error('card declined');
-        seen.pay.push(d.id);
-      }, { maxAttempts: 1 });
-      await until('both groups past o-3', async () => seen.mail.length === 3 && seen.pay.includes('o-3') && (await engine.deadLetters('orders', 'pay')).length === 1);
-      await Promise.all([mail.close(), pay.close()]);
-      await engine.publish([order(4)]);
-      await until('pending 1 for both groups', async () => (await engine.stats('orders')).groups.every((g) => g.pending === 1));
+      const seen = await groupsWithLag(engine, order);
 
-      const outbox = new EtcdOutbox(lib, 'shop');
-      const blocker = await lib.campaign('outbox-relay/shop', 'elsewhere');
-      closers.push(() => blocker.resign());
-      await lib.etcd.txn({ success: [outbox.op({ topic: 'orders', type: 'OrderCreated', key: 'o-9', data: {} })] });
-      const relay = startRelay({ coord: lib, outbox, engine, name: 'shop', instance: 'shop-a', statsIntervalMs: 600_000, registry: false });
-      closers.push(() => relay.close());
-      const reports = await until('the relay report', async () => {
-        const rows = await readRelayReports(lib);
-        return rows.length === 1 && rows;
-      });
+      const { relay, reports } = await waitingRelay(lib, engine, ['o-9'], closers);
 
       const overview = await http<EventsOverview>(a.url, 'GET', '/api/event-engine');
       assert.equal(overview.status, 200);
