@@ -117,7 +117,8 @@ export class MessageFramer {
   }
 }
 
-function message(type: string, body: Buffer): Buffer {
+/** One protocol message: a type byte, a length, the body (the same framing both ways). */
+export function message(type: string, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
   out.write(type, 0, 'latin1');
   out.writeInt32BE(4 + body.length, 1);

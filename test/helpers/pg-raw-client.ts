@@ -2,24 +2,19 @@
 // or malformed as the test needs) and reads whole backend messages back, for the PGlite bridge
 // suite (real PostgreSQL is the reference).
 import { connect, type Socket } from 'node:net';
+import { PROTOCOL_3_0 } from '../../src/cli/pg-wire.ts';
 
 export interface BackendMessage {
   type: string;
   body: Buffer;
 }
 
-export function frontendMessage(type: string, body: Buffer): Buffer {
-  const out = Buffer.alloc(5 + body.length);
-  out.write(type, 0, 'latin1');
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
-}
-
-export const queryMessage = (sql: string) => frontendMessage('Q', Buffer.from(`${sql}\0`));
+// Message framing is the bridge's own (pg-wire.ts); the suites hold real PostgreSQL to the same
+// bytes, so an encoding mistake there would fail on PostgreSQL too.
+export { message as frontendMessage, query as queryMessage } from '../../src/cli/pg-wire.ts';
 
 /** A StartupMessage for protocol `version` (default 3.0) with the given parameters. */
-export function startupMessage(params: Record<string, string>, version = 196608): Buffer {
+export function startupMessage(params: Record<string, string>, version = PROTOCOL_3_0): Buffer {
   const body = Buffer.from(`${Object.entries(params).map(([k, v]) => `${k}\0${v}\0`).join('')}\0`);
   const out = Buffer.alloc(8 + body.length);
   out.writeInt32BE(out.length, 0);
