@@ -63,7 +63,7 @@ export async function run(): Promise<void> {
           String(n), server, name,
           s(r.registerAllMs), String(r.registerFailures),
           f(r.serverCpuPct, 1), f(r.serverRssMb), String(r.leases),
-          f(r.clientCpuPctPer1k, 2), f(r.clientKbPerReg, 1),
+          f(r.clientCpuPctPer1k, 2), Number.isFinite(r.clientRssKbPerReg) ? `${f(r.clientRssKbPerReg, 1)} / ${f(r.clientHeapKbPerReg, 1)} (+${f(r.clientFixedRssMb)} MB)` : '–',
           `${s(r.killSeenP50Ms)} / ${s(r.killSeenP99Ms)}`, s(r.closeSeenMs),
           `${s(r.sigtermStopMs)} + ${s(r.sigtermBackMs)}`, s(r.kill9BackMs),
         ]);
@@ -71,8 +71,9 @@ export async function run(): Promise<void> {
     }
   }
   console.log(`\nregistry at scale: 4 registrars, 100 services, 10 watchers, TTL ${TTL} s; "back" = every watcher current and every key on the server`);
+  console.log('client KB/reg: steady RSS / V8 heap growth per registration past a registrar\'s first, and (+) the RSS that first one cost (channels, lease, code): bench/lib/registrar-main.ts');
   printTable(
-    ['N', 'server', 'registrar', 'register all', 'rejections', 'server CPU %', 'server MB', 'leases', 'client CPU %/1k', 'client KB/reg', 'kill -9 seen p50/p99', 'close seen', 'SIGTERM stop + back', 'kill -9 back'],
+    ['N', 'server', 'registrar', 'register all', 'rejections', 'server CPU %', 'server MB', 'leases', 'client CPU %/1k', 'client KB/reg RSS / heap (+fixed)', 'kill -9 seen p50/p99', 'close seen', 'SIGTERM stop + back', 'kill -9 back'],
     rows,
   );
   dog.clear();

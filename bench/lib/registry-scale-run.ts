@@ -87,7 +87,12 @@ export interface ScaleResult {
   serverCpuPct: number;
   serverRssMb: number;
   clientCpuPctPer1k: number;
-  clientKbPerReg: number;
+  /** Steady RSS growth per registration past a warm first one (memory the burst freed back to the OS). */
+  clientRssKbPerReg: number;
+  /** V8 heap growth per registration, after a full GC. */
+  clientHeapKbPerReg: number;
+  /** RSS of a registrar with its first registration, over its RSS at start: channels, lease, code. */
+  clientFixedRssMb: number;
   leases: number;
   killSeenP50Ms: number;
   killSeenP99Ms: number;
@@ -121,14 +126,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const per = Math.ceil(o.n / o.registrars);
     const t0 = performance.now();
     for (let i = 0; i < o.registrars; i++) regs.push(startRegistrar(o.registrar, server.endpoint, i * per, per, o.ttl));
-    const done = await Promise.all(regs.map((r) => r.waitLine(/^registered (\d+)(?: (\d+) (-?\d+) (-?\d+))?/, 600_000)));
+    const done = await Promise.all(regs.map((r) => r.waitLine(/^registered (\d+)(?: (\d+))?/, 600_000)));
     // From each registrar's first register() to its last (process start-up left out: a Go binary
     // starts at once, a Node process under load takes seconds to load its sources); the slowest.
     const registerAllMs = Math.max(...done.map((m) => Number(m[1])));
     const wallMs = performance.now() - t0;
     const registerFailures = done.reduce((n, m) => n + Number(m[2] ?? 0), 0);
-    const growth = done.filter((m) => m[3] !== undefined).map((m) => Number(m[3]));
-    const clientKbPerReg = growth.length ? growth.reduce((a, b) => a + b, 0) / growth.length / per / 1024 : NaN;
     const all = await watchers.when((c) => c === o.n, Date.now(), 120_000);
     o.log(`  ${o.n} registered in ${Math.round(registerAllMs)} ms (${Math.round(wallMs)} ms from spawning the registrars; ${registerFailures} register() rejections), watchers current: ${!Number.isNaN(all)}`);
     // Steady state: let the registration burst settle, then 10 s of keepalives only.
@@ -142,6 +145,16 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const serverRssMb = rssBytes(server.pid!) / 2 ** 20;
     const leases = (await admin.etcd.leaseLeases()).length;
     o.log(`  steady: server ${serverCpuPct.toFixed(1)} % CPU, ${serverRssMb.toFixed(0)} MB; ${leases} leases`);
+    // Client memory, after the CPU window (its forced collections are not keepalive work): coord
+    // registrars only, per registration past the first (bench/lib/registrar-main.ts).
+    let client = { rssKbPerReg: NaN, heapKbPerReg: NaN, fixedRssMb: NaN };
+    if (o.registrar.kind === 'coord') {
+      for (const r of regs) killQuietly(r.pid, 'SIGUSR2');
+      const mem = await Promise.all(regs.map((r) => r.waitLine(/^memory (-?\d+) (-?\d+) (-?\d+) (\d+)$/, 120_000)));
+      const avg = (i: number, per: (m: RegExpExecArray) => number) => mem.reduce((a, m) => a + Number(m[i]) / per(m), 0) / mem.length;
+      client = { rssKbPerReg: avg(1, (m) => Number(m[4]) * 1024), heapKbPerReg: avg(2, (m) => Number(m[4]) * 1024), fixedRssMb: avg(3, () => 2 ** 20) };
+      o.log(`  client memory per registration: ${client.rssKbPerReg.toFixed(1)} KB RSS, ${client.heapKbPerReg.toFixed(1)} KB heap; fixed per client ${client.fixedRssMb.toFixed(0)} MB RSS`);
+    }
 
     // kill -9 of one registrar: its instances leave when their lease(s) expire.
     const k = regs[0];
@@ -179,7 +192,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       serverCpuPct,
       serverRssMb,
       clientCpuPctPer1k,
-      clientKbPerReg,
+      clientRssKbPerReg: client.rssKbPerReg,
+      clientHeapKbPerReg: client.heapKbPerReg,
+      clientFixedRssMb: client.fixedRssMb,
       leases,
       killSeenP50Ms: p50 - tKill,
       killSeenP99Ms: p99 - tKill,

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Backoff, sleep } from '../core/backoff.ts';
 import { CoordError, abortError, isCoordError } from '../core/errors.ts';
-import { Emitter } from '../core/events.ts';
+import { callEach, Emitter } from '../core/events.ts';
 import { tracedEvent } from '../core/tracing.ts';
 import { retryUntilClosed, type LoopFailure } from '../core/retry-until-closed.ts';
 import { leaseKeeper, type KeptLease } from './lease-keeper.ts';
@@ -248,6 +248,8 @@ export class SessionSupervisor {
   private readonly errorEmitter = new Emitter<LoopFailure>();
   /** An attempt to grant a lease failed; it is retried with backoff until close(). */
   readonly onError = this.errorEmitter.on;
+  /** Owners told of the same moments without a closure each (a client's registrations: thousands); see follow(). */
+  private readonly followers = new Set<SessionFollower>();
   current: Session | undefined;
   private acquiring: Promise<Session> | undefined;
   private hadSession = false;
@@ -262,6 +264,28 @@ export class SessionSupervisor {
   /** The lease TTL asked for, seconds. */
   get ttl(): number {
     return this.options.ttl ?? 10;
+  }
+
+  /**
+   * Tells `follower` of every lost lease, new session and failed grant, as onLost / onSession /
+   * onError do, until unfollow(). For owners that come by the thousand: one set entry each instead
+   * of three listeners, and leaving is O(1).
+   */
+  follow(follower: SessionFollower): void {
+    this.followers.add(follower);
+  }
+
+  unfollow(follower: SessionFollower): void {
+    this.followers.delete(follower);
+  }
+
+  private tell(each: (f: SessionFollower) => void): void {
+    callEach(this.followers, each);
+  }
+
+  private emitSession(s: Session): void {
+    this.sessionEmitter.emit(s);
+    this.tell((f) => f.sessionStarted(s));
   }
 
   /** Resolves with the first session (waiting for etcd as long as needed, unless aborted). */
@@ -310,6 +334,7 @@ export class SessionSupervisor {
           this.options.log?.(`${background ? 're-acquiring' : 'acquiring'} a lease failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
           tracedEvent('coord.lease.error', { 'coord.lease.failures': f.failures }, undefined, f.error.message);
           this.errorEmitter.emit(f);
+          this.tell((o) => o.sessionFailed(f));
         },
       },
     );
@@ -321,14 +346,15 @@ export class SessionSupervisor {
       this.current = undefined;
       this.options.log?.(`${err.message}; re-acquiring a lease`);
       this.lostEmitter.emit(err);
+      this.tell((f) => f.sessionLost(err));
       // The loop goes on even if nobody waits for it now: owners re-write their keys on onSession.
       void this.session();
     });
-    if (lostAt === undefined) this.sessionEmitter.emit(s);
+    if (lostAt === undefined) this.emitSession(s);
     else this.options.log?.(`lease ${s.leaseHex} granted ${Math.round(performance.now() - lostAt)} ms after the loss; its owners write their keys again`);
     if (lostAt === undefined) return s;
     // Owners re-creating their keys on the new lease run inside this span.
-    tracedEvent('coord.lease.recovered', { 'coord.lease.id': s.leaseHex, 'coord.lease.outage_ms': performance.now() - lostAt }, () => this.sessionEmitter.emit(s));
+    tracedEvent('coord.lease.recovered', { 'coord.lease.id': s.leaseHex, 'coord.lease.outage_ms': performance.now() - lostAt }, () => this.emitSession(s));
     return s;
   }
 
@@ -338,6 +364,13 @@ export class SessionSupervisor {
     this.closer.abort(new CoordError('closed', 'session supervisor closed'));
     await this.current?.close();
   }
+}
+
+/** What SessionSupervisor.follow() calls: the same moments as its onLost / onSession / onError. */
+export interface SessionFollower {
+  sessionLost(err: CoordError): void;
+  sessionStarted(s: Session): void;
+  sessionFailed(f: LoopFailure): void;
 }
 
 /** `p`, or the abort error of `signal` as soon as it aborts (`p` goes on). */

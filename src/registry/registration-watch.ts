@@ -1,5 +1,4 @@
 import { Backoff } from '../core/backoff.ts';
-import type { Disposable } from '../core/events.ts';
 import { tracedEvent } from '../core/tracing.ts';
 import { retryUntilClosed } from '../core/retry-until-closed.ts';
 import type { EtcdClient, KeyValue } from '../client/etcd-client.ts';
@@ -17,7 +16,7 @@ const HEALTHY_MS = 30_000;
  * the old point again, and with backoff, a log line and a `coord.registry.watch_error` event.
  */
 export class RegistrationWatch {
-  private readonly owners = new Map<string, (kv: KeyValue) => void>();
+  private readonly owners = new Map<string, RegistrationOwner>();
   private watcher: Watcher | undefined;
   /** The watch is running or being re-created after a re-read. */
   private active = false;
@@ -35,16 +34,16 @@ export class RegistrationWatch {
     this.prefix = `${ns}services/`;
   }
 
-  /** Hands puts to `key` to `onPut` until disposed. Call follow() once the key is written. */
-  add(key: string, onPut: (kv: KeyValue) => void): Disposable {
-    this.owners.set(key, onPut);
-    return {
-      dispose: () => {
-        if (this.owners.get(key) !== onPut) return;
-        this.owners.delete(key);
-        if (this.owners.size === 0) this.stop();
-      },
-    };
+  /** Hands puts to `key` to `owner` until remove(). Call follow() once the key is written. */
+  add(key: string, owner: RegistrationOwner): void {
+    this.owners.set(key, owner);
+  }
+
+  /** Stops handing puts to `key` (if `owner` still holds it); the last one out stops the watch. */
+  remove(key: string, owner: RegistrationOwner): void {
+    if (this.owners.get(key) !== owner) return;
+    this.owners.delete(key);
+    if (this.owners.size === 0) this.stop();
   }
 
   /** A registered key was written at `revision`: make sure the watch covers what follows. */
@@ -61,7 +60,7 @@ export class RegistrationWatch {
     this.watcher = w;
     const startedAt = performance.now();
     w.onEvents((batch) => {
-      for (const e of batch.events) if (e.type === 'put') this.owners.get(e.kv.key)?.(e.kv);
+      for (const e of batch.events) if (e.type === 'put') this.owners.get(e.kv.key)?.outsidePut(e.kv);
     });
     w.onError((err) => {
       if (this.watcher !== w) return;
@@ -82,7 +81,7 @@ export class RegistrationWatch {
         if (signal.aborted) return;
         const r = await this.client.range(this.prefix, { prefix: true, signal });
         if (signal.aborted || this.owners.size === 0) return;
-        for (const kv of r.kvs) this.owners.get(kv.key)?.(kv);
+        for (const kv of r.kvs) this.owners.get(kv.key)?.outsidePut(kv);
         this.start(r.revision + 1);
       },
       {
@@ -105,6 +104,11 @@ export class RegistrationWatch {
     this.watcher = undefined;
     w?.close();
   }
+}
+
+/** Who a registered key's puts go to (a Registration: a method, not a closure per instance). */
+export interface RegistrationOwner {
+  outsidePut(kv: KeyValue): void;
 }
 
 const watches = new WeakMap<EtcdClient, Map<string, RegistrationWatch>>();

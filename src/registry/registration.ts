@@ -6,8 +6,7 @@ import { compare, op, type EtcdClient, type KeyValue } from '../client/etcd-clie
 import { SessionSupervisor, type Session } from '../client/session.ts';
 import { clientSessions } from '../client/client-sessions.ts';
 import { abortError, isCoordError } from '../core/errors.ts';
-import type { Disposable } from '../core/events.ts';
-import { registrationWatch } from './registration-watch.ts';
+import { registrationWatch, type RegistrationWatch } from './registration-watch.ts';
 import { decodeInstance, encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
 import { resolveFormats, type RegistryFormat, type RegistryFormatName } from './registry-format.ts';
 
@@ -46,33 +45,49 @@ export interface RegisterOptions {
  * and every key on it is written again — forever, until deregister().
  */
 export class Registration {
-  private readonly lostEmitter = new Emitter<CoordError>();
-  private readonly registeredEmitter = new Emitter<{ lease: string; revision: number }>();
+  // A client may hold thousands of registrations: what most of them never use (listeners, conflict
+  // bookkeeping, foreign formats' keys) is created on first use, and the supervisor and the
+  // registration watch call this object's methods instead of holding closures (docs/scale.md).
+  private lostEmitter: Emitter<CoordError> | undefined;
+  private registeredEmitter: Emitter<{ lease: string; revision: number }> | undefined;
+  private errorEmitter: Emitter<LoopFailure & { during: 'lease' | 'write' }> | undefined;
+  private conflictEmitter: Emitter<ForeignKeyConflict> | undefined;
+  private closedEmitter: Emitter<void> | undefined;
   /** The registration's lease was lost; the instance is not listed until re-registered. */
-  readonly onLost = this.lostEmitter.on;
+  get onLost(): Emitter<CoordError>['on'] {
+    return (this.lostEmitter ??= new Emitter()).on;
+  }
   /** The instance was (re-)written under a live lease. */
-  readonly onRegistered = this.registeredEmitter.on;
-  private readonly errorEmitter = new Emitter<LoopFailure & { during: 'lease' | 'write' }>();
+  get onRegistered(): Emitter<{ lease: string; revision: number }>['on'] {
+    return (this.registeredEmitter ??= new Emitter()).on;
+  }
   /**
    * Keeping the registration failed once: granting a new lease, or writing the record under it
    * (a permission error counts too). Both are retried with backoff until deregister().
    */
-  readonly onError = this.errorEmitter.on;
-  private readonly conflictEmitter = new Emitter<ForeignKeyConflict>();
+  get onError(): Emitter<LoopFailure & { during: 'lease' | 'write' }>['on'] {
+    return (this.errorEmitter ??= new Emitter()).on;
+  }
   /**
    * A foreign-format key this registration wrote was already held under another lease: another
    * instance publishes the same key (for grpc-go, the same `<name>/<host:port>`). Go clients then
    * see one endpoint, removed when the lease of whoever wrote it last ends. Reported once per key
    * and other lease, with a log line.
    */
-  readonly onConflict = this.conflictEmitter.on;
-  private readonly conflictsSeen: ForeignKeyConflict[] = [];
+  get onConflict(): Emitter<ForeignKeyConflict>['on'] {
+    return (this.conflictEmitter ??= new Emitter()).on;
+  }
+  /** deregister() was called (directly, or by the owning client's close()). */
+  get onClosed(): Emitter<void>['on'] {
+    return (this.closedEmitter ??= new Emitter()).on;
+  }
+  private conflictsSeen: ForeignKeyConflict[] | undefined;
   /**
    * Every conflict reported so far, oldest first: one found by the first write can be reported
    * before a listener added after register() returns.
    */
   conflicts(): readonly ForeignKeyConflict[] {
-    return [...this.conflictsSeen];
+    return [...(this.conflictsSeen ?? [])];
   }
   private readonly closer = new AbortController();
   readonly key: string;
@@ -85,11 +100,11 @@ export class Registration {
   private lastOwnRevision = 0;
   /** The lease of the latest write: deregister() deletes only keys still held under it. */
   private writtenLease: string | undefined;
-  /** Every lease this registration wrote under: a foreign key held by one of them is not a conflict. */
-  private readonly ownLeases = new Set<string>();
+  /** Every lease this registration wrote under (kept with foreign formats only): a foreign key held by one of them is not a conflict. */
+  private ownLeases: Set<string> | undefined;
   /** `<key> <other lease>` pairs already reported, so a conflict is logged once, not on every write. */
-  private readonly reported = new Set<string>();
-  private readonly subscriptions: Disposable[] = [];
+  private reported: Set<string> | undefined;
+  private readonly ownKeys: RegistrationWatch;
 
   private constructor(
     private readonly client: EtcdClient,
@@ -102,6 +117,7 @@ export class Registration {
     private readonly formats: RegistryFormat[] = [],
   ) {
     this.instance = { ...instance };
+    this.ownKeys = registrationWatch(client, ns, log);
     this.key = serviceKey(ns, instance.name, instance.id);
     this.servicePrefix = serviceKey(ns, instance.name);
   }
@@ -126,9 +142,8 @@ export class Registration {
     const own = options.lease === 'own';
     const supervisor = own ? new SessionSupervisor(client, { ttl, log }) : clientSessions(client, { log }).supervisor(ttl);
     const reg = new Registration(client, ns, instance, supervisor, own, log, formats);
-    reg.follow(supervisor);
-    const ownKeys = registrationWatch(client, ns, log);
-    reg.subscriptions.push(ownKeys.add(reg.key, (kv) => reg.outsidePut(kv)));
+    supervisor.follow(reg);
+    reg.ownKeys.add(reg.key, reg);
     const stop = options.signal ? AbortSignal.any([options.signal, reg.closer.signal]) : reg.closer.signal;
     try {
       await retryUntilClosed(
@@ -155,26 +170,27 @@ export class Registration {
     // registration listened for it: write again under the current one (or the next, when granted).
     const cur = supervisor.current;
     if (cur && cur.lease !== reg.writtenLease) void reg.reregister(cur);
-    ownKeys.follow(reg.lastOwnRevision);
+    reg.ownKeys.follow(reg.lastOwnRevision);
     return reg;
   }
 
-  /** Follows the supervisor's lease: reports its loss, re-writes the record on each new lease. */
-  private follow(supervisor: SessionSupervisor): void {
-    this.subscriptions.push(
-      supervisor.onLost((err) => {
-        if (!this.registered || this.closed) return;
-        // A shared lease's loss is logged once, by the client's sessions, not once per instance.
-        if (this.ownLease) this.log(`registry: ${this.key} lost its lease (${err.message}); will re-register when etcd answers`);
-        tracedEvent('coord.registry.lost', spanAttributes(this.instance), () => this.lostEmitter.emit(err), err.message);
-      }),
-      supervisor.onSession((s) => {
-        if (this.registered && !this.closed) void this.reregister(s);
-      }),
-      supervisor.onError((f) => {
-        if (this.registered && !this.closed) this.failed({ ...f, during: 'lease' });
-      }),
-    );
+  // The supervisor's lease, followed (SessionFollower): its loss is reported, each new lease gets the record again.
+  /** @internal */
+  sessionLost(err: CoordError): void {
+    if (!this.registered || this.closed) return;
+    // A shared lease's loss is logged once, by the client's sessions, not once per instance.
+    if (this.ownLease) this.log(`registry: ${this.key} lost its lease (${err.message}); will re-register when etcd answers`);
+    tracedEvent('coord.registry.lost', spanAttributes(this.instance), () => this.lostEmitter?.emit(err), err.message);
+  }
+
+  /** @internal */
+  sessionStarted(s: Session): void {
+    if (this.registered && !this.closed) void this.reregister(s);
+  }
+
+  /** @internal */
+  sessionFailed(f: LoopFailure): void {
+    if (this.registered && !this.closed) this.failed({ ...f, during: 'lease' });
   }
 
   /** Writes the record under a new lease, whatever it takes, until that lease is lost or deregister(). */
@@ -195,7 +211,7 @@ export class Registration {
     if (f.during === 'write' || this.ownLease) {
       this.log(`registry: ${this.instance.name}/${this.instance.id}: ${what} failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
     }
-    tracedEvent('coord.registry.error', spanAttributes(this.instance), () => this.errorEmitter.emit(f), f.error.message);
+    tracedEvent('coord.registry.error', spanAttributes(this.instance), () => this.errorEmitter?.emit(f), f.error.message);
   }
 
   /**
@@ -203,8 +219,9 @@ export class Registration {
    * drain or weight change, `patchInstance`), so the owner's next write — an update or a
    * re-registration after a lease loss — keeps them instead of silently undoing them. Puts come
    * from the client's one watch over its registrations (`RegistrationWatch`).
+   * @internal
    */
-  private outsidePut(kv: KeyValue): void {
+  outsidePut(kv: KeyValue): void {
     // Let this client's own writes that were in flight answer first, so their revisions are known.
     // Only ordering: a failed write is reported by the writer itself (failed(): log line + onError).
     void this.writing.catch(() => {}).then(() => {
@@ -250,13 +267,13 @@ export class Registration {
       for (let attempt = 0; !this.closed && !s.lost; attempt++) {
         try {
           const { ops, foreignKeys, foreignPuts } = this.writeOps(s.lease);
-          this.ownLeases.add(s.lease);
+          if (this.formats.length > 0) (this.ownLeases ??= new Set()).add(s.lease);
           const { revision, responses } = await this.client.txn({ success: ops }, { signal: s.signal });
           this.foreignKeys = foreignKeys;
           for (const [i, f] of foreignPuts) this.checkConflict(f, responses[i]?.prevKv, s.lease);
           this.lastOwnRevision = Math.max(this.lastOwnRevision, revision);
           this.writtenLease = s.lease;
-          this.registeredEmitter.emit({ lease: s.lease, revision });
+          this.registeredEmitter?.emit({ lease: s.lease, revision });
           return;
         } catch (e) {
           const err = e as CoordError;
@@ -270,11 +287,12 @@ export class Registration {
   }
 
   /** Foreign keys written last, so a changed address or a drain deletes the ones no longer wanted. */
-  private foreignKeys = new Set<string>();
+  private foreignKeys: Set<string> | undefined;
 
   /** coord's record plus the foreign formats' keys (deleted while draining), as one txn's operations. */
-  private writeOps(lease: string): { ops: ReturnType<typeof op.put>[]; foreignKeys: Set<string>; foreignPuts: Array<[number, RegistryFormat]> } {
+  private writeOps(lease: string): { ops: ReturnType<typeof op.put>[]; foreignKeys: Set<string> | undefined; foreignPuts: Array<[number, RegistryFormat]> } {
     const ops = [op.put(this.key, encodeInstance(this.instance), { lease })];
+    if (this.formats.length === 0 && !this.foreignKeys) return { ops, foreignKeys: undefined, foreignPuts: [] };
     const wanted = new Set<string>();
     // Index in `ops` of each foreign put; its prevKv tells whether another lease held the key.
     const foreignPuts: Array<[number, RegistryFormat]> = [];
@@ -286,8 +304,8 @@ export class Registration {
         ops.push(op.put(key, f.value(this.instance), { lease, prevKv: true }));
       }
     }
-    for (const key of this.foreignKeys) if (!wanted.has(key)) ops.push(op.delete(key));
-    return { ops, foreignKeys: wanted, foreignPuts };
+    for (const key of this.foreignKeys ?? []) if (!wanted.has(key)) ops.push(op.delete(key));
+    return { ops, foreignKeys: wanted.size > 0 ? wanted : undefined, foreignPuts };
   }
 
   /**
@@ -296,8 +314,9 @@ export class Registration {
    * conflict — two instances publish the same foreign key.
    */
   private checkConflict(format: RegistryFormat, prev: KeyValue | undefined, lease: string): void {
-    if (!prev || this.ownLeases.has(prev.lease)) return;
+    if (!prev || this.ownLeases?.has(prev.lease)) return;
     const seen = `${prev.key} ${prev.lease}`;
+    this.reported ??= new Set();
     if (this.reported.has(seen)) return;
     this.reported.add(seen);
     void this.reportConflict(format, prev, lease);
@@ -326,13 +345,9 @@ export class Registration {
     const other = otherInstance ? `coord instance ${otherInstance} (${hex(prev.lease)})` : `another publisher (${hex(prev.lease)}${prev.lease === '0' ? '' : ', not a coord instance of this service'})`;
     const message = `${format.name} key ${prev.key} is published by two instances: ${other} and ${this.instance.name}/${this.instance.id} (${hex(lease)}), which wrote it now; Go clients see one endpoint, removed when the lease of whichever wrote it last ends`;
     this.log(`registry: ${message}`);
-    this.conflictsSeen.push(conflict);
-    tracedEvent('coord.registry.conflict', { ...spanAttributes(this.instance), 'coord.registry.format': format.name, 'coord.registry.key': prev.key }, () => this.conflictEmitter.emit(conflict), message);
+    (this.conflictsSeen ??= []).push(conflict);
+    tracedEvent('coord.registry.conflict', { ...spanAttributes(this.instance), 'coord.registry.format': format.name, 'coord.registry.key': prev.key }, () => this.conflictEmitter?.emit(conflict), message);
   }
-
-  private readonly closedEmitter = new Emitter<void>();
-  /** deregister() was called (directly, or by the owning client's close()). */
-  readonly onClosed = this.closedEmitter.on;
 
   /**
    * Removes the instance and stops re-registering: deletes its keys from the shared lease (only
@@ -354,9 +369,10 @@ export class Registration {
   private async end(deleteShared: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closedEmitter.emit();
+    this.closedEmitter?.emit();
     this.closer.abort(new CoordError('closed', `registration ${this.key} closed`));
-    for (const d of this.subscriptions.splice(0)) d.dispose();
+    this.supervisor.unfollow(this);
+    this.ownKeys.remove(this.key, this);
     await traced('coord.registry.deregister', spanAttributes(this.instance), async () => {
       if (this.ownLease) return this.supervisor.close();
       // A write in flight finishes first, so no key is put back after its delete. Its failure was reported by its caller.
@@ -370,14 +386,14 @@ export class Registration {
     const lease = this.writtenLease;
     // Written under a lease that is gone: the keys went with it.
     if (!s || s.lost || lease === undefined || s.lease !== lease) return;
-    const keys = [this.key, ...this.foreignKeys];
+    const keys = [this.key, ...(this.foreignKeys ?? [])];
     await retryUntilClosed(
       () => Promise.all(keys.map((key) => this.client.txn({ compare: [compare.lease(key, '=', lease)], success: [op.delete(key)] }, { signal: s.signal }))),
       {
         signal: s.signal,
         onFailure: (f) => {
           this.log(`registry: deregistering ${this.key}: delete failed (${f.error.message}); attempt ${f.failures}, retrying in ${f.retryInMs} ms`);
-          tracedEvent('coord.registry.error', spanAttributes(this.instance), () => this.errorEmitter.emit({ ...f, during: 'write' }), f.error.message);
+          tracedEvent('coord.registry.error', spanAttributes(this.instance), () => this.errorEmitter?.emit({ ...f, during: 'write' }), f.error.message);
         },
       },
     ).catch((e: unknown) => {

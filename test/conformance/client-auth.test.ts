@@ -73,6 +73,10 @@ describe('client with etcd credentials', () => {
         const seen: string[] = [];
         const first = app.etcd.watches.watch('/app/w1');
         first.onEvents((b) => seen.push(...b.events.map((e) => `w1=${e.kv.value.toString()}`)));
+        // The watch starts at the server's revision when it is created: put only once it is.
+        let firstConnected = false;
+        first.onState((s) => (firstConnected = s === 'connected'));
+        await eventually('the first watch created', async () => (firstConnected ? true : undefined), { timeoutMs: 15_000 });
         await app.etcd.put('/app/w1', 'a');
         await eventually('w1=a', async () => (seen.includes('w1=a') ? true : undefined));
         await tokensExpire();
