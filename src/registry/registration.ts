@@ -7,6 +7,7 @@ import { SessionSupervisor, type Session } from '../client/session.ts';
 import { clientSessions } from '../client/client-sessions.ts';
 import { abortError, isCoordError } from '../core/errors.ts';
 import { registrationWatch, type RegistrationWatch } from './registration-watch.ts';
+import { writeBatcher, type WriteBatcher } from './write-batcher.ts';
 import { decodeInstance, encodeInstance, serviceKey, type ServiceInstance } from './instance.ts';
 import { resolveFormats, type RegistryFormat, type RegistryFormatName } from './registry-format.ts';
 
@@ -105,6 +106,7 @@ export class Registration {
   /** `<key> <other lease>` pairs already reported, so a conflict is logged once, not on every write. */
   private reported: Set<string> | undefined;
   private readonly ownKeys: RegistrationWatch;
+  private readonly batcher: WriteBatcher;
 
   private constructor(
     private readonly client: EtcdClient,
@@ -118,6 +120,7 @@ export class Registration {
   ) {
     this.instance = { ...instance };
     this.ownKeys = registrationWatch(client, ns, log);
+    this.batcher = writeBatcher(client, log);
     this.key = serviceKey(ns, instance.name, instance.id);
     this.servicePrefix = serviceKey(ns, instance.name);
   }
@@ -268,7 +271,8 @@ export class Registration {
         try {
           const { ops, foreignKeys, foreignPuts } = this.writeOps(s.lease);
           if (this.formats.length > 0) (this.ownLeases ??= new Set()).add(s.lease);
-          const { revision, responses } = await this.client.txn({ success: ops }, { signal: s.signal });
+          // With the other registrations' writes of this tick under the same lease: one txn for up to 128 operations.
+          const { revision, responses } = await this.batcher.txn(ops, s.signal);
           this.foreignKeys = foreignKeys;
           for (const [i, f] of foreignPuts) this.checkConflict(f, responses[i]?.prevKv, s.lease);
           this.lastOwnRevision = Math.max(this.lastOwnRevision, revision);

@@ -13,6 +13,8 @@ export interface BackendOptions {
   watchProgressNotifyIntervalMs?: number;
   /** Idle lifetime of auth tokens, seconds. etcd: `--auth-token-ttl`; coord store: `authTokenTtlMs`. */
   authTokenTtlSeconds?: number;
+  /** Most operations in one txn. etcd: `--max-txn-ops`; coord store: `maxTxnOps` (both default 128). */
+  maxTxnOps?: number;
 }
 
 export interface RunningBackend {
@@ -34,7 +36,7 @@ export function backends(): Backend[] {
       name: 'etcd',
       skip: requireEtcd(),
       async start(options = {}) {
-        const etcd = await startEtcd({ watchProgressNotifyIntervalMs: options.watchProgressNotifyIntervalMs, authTokenTtlSeconds: options.authTokenTtlSeconds });
+        const etcd = await startEtcd({ watchProgressNotifyIntervalMs: options.watchProgressNotifyIntervalMs, authTokenTtlSeconds: options.authTokenTtlSeconds, maxTxnOps: options.maxTxnOps });
         return { endpoint: etcd.endpoint, stop: () => etcd.stop() };
       },
     },
@@ -48,6 +50,7 @@ export function backends(): Backend[] {
           // Left out when unset, so a `{ ...defaults, ...options }` merge keeps the default.
           ...(interval === undefined ? {} : { progressNotifyIntervalMs: interval }),
           ...(options.authTokenTtlSeconds === undefined ? {} : { authTokenTtlMs: options.authTokenTtlSeconds * 1000 }),
+          ...(options.maxTxnOps === undefined ? {} : { maxTxnOps: options.maxTxnOps }),
         });
         return { endpoint: store.endpoint, stop: () => store.close() };
       },

@@ -17,6 +17,8 @@ export interface EtcdProcessOptions {
   watchProgressNotifyIntervalMs?: number;
   /** `--auth-token-ttl` (idle lifetime of simple auth tokens), seconds. Default: etcd's own (300). */
   authTokenTtlSeconds?: number;
+  /** `--max-txn-ops`. Default: etcd's own (128). */
+  maxTxnOps?: number;
   /** How long to wait for etcd to answer gRPC. Default 15 s. */
   startTimeoutMs?: number;
   /** Serve clients over TLS (`--cert-file`/`--key-file`); `ca` is what the readiness probe trusts. */
@@ -150,6 +152,7 @@ export async function startEtcd(options: EtcdProcessOptions = {}): Promise<EtcdP
     args.push(`--experimental-watch-progress-notify-interval=${options.watchProgressNotifyIntervalMs}ms`);
   }
   if (options.authTokenTtlSeconds !== undefined) args.push(`--auth-token-ttl=${options.authTokenTtlSeconds}`);
+  if (options.maxTxnOps !== undefined) args.push(`--max-txn-ops=${options.maxTxnOps}`);
   if (options.tls) {
     writeFileSync(join(dataDir, 'server.pem'), options.tls.cert);
     writeFileSync(join(dataDir, 'server.key'), options.tls.key, { mode: 0o600 });
