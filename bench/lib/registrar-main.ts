@@ -5,7 +5,8 @@
 // a service would. Works on old trees too (bench "before").
 //
 // Memory: the first instance is registered alone (connecting, granting the shared lease, loading
-// code on first use: the client's fixed cost), then the baseline is taken. On SIGUSR2 (sent by the
+// code on first use: the client's fixed cost), then the baseline is taken (the least RSS over 5 s
+// of full GCs; the timed registering starts after it). On SIGUSR2 (sent by the
 // bench after its steady-CPU window, so the forced collections do not count as keepalive work) it
 // samples for 20 s, a full GC and the RSS each second, and prints
 // `memory <rss growth bytes> <heap growth bytes> <fixed rss bytes> <registrations measured>`:
@@ -18,7 +19,6 @@ const [endpoint, ns, offset, count, services, ttl] = process.argv.slice(2);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const start = process.memoryUsage();
 const coord = connect({ endpoints: [endpoint], namespace: ns });
-const t0 = performance.now();
 let failures = 0;
 const ids = Array.from({ length: Number(count) }, (_, i) => Number(offset) + i);
 const registerOne = async (k: number) => {
@@ -31,9 +31,23 @@ const registerOne = async (k: number) => {
     }
   }
 };
+/** The least RSS over `seconds` one-second samples, each after a full GC (memory the runtime frees goes back to the OS late). */
+const settled = async (seconds: number) => {
+  let rss = Infinity;
+  let heap = 0;
+  for (let i = 0; i < seconds; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    gc();
+    const m = process.memoryUsage();
+    rss = Math.min(rss, m.rss);
+    heap = m.heapUsed;
+  }
+  return { rss, heapUsed: heap };
+};
 await registerOne(ids[0]);
-gc();
-const before = process.memoryUsage();
+// The baseline settles the same way as the measurement, so neither side counts freed memory.
+const before = await settled(5);
+const t0 = performance.now();
 let next = 1;
 const worker = async () => {
   while (next < ids.length) await registerOne(ids[next++]);
@@ -43,16 +57,8 @@ const ms = performance.now() - t0;
 console.log(`registered ${Math.round(ms)} ${failures}`);
 process.on('SIGUSR2', () => {
   void (async () => {
-    let rss = Infinity;
-    let heap = 0;
-    for (let i = 0; i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      gc();
-      const m = process.memoryUsage();
-      rss = Math.min(rss, m.rss);
-      heap = m.heapUsed;
-    }
-    console.log(`memory ${rss - before.rss} ${heap - before.heapUsed} ${before.rss - start.rss} ${ids.length - 1}`);
+    const after = await settled(20);
+    console.log(`memory ${after.rss - before.rss} ${after.heapUsed - before.heapUsed} ${before.rss - start.rss} ${ids.length - 1}`);
   })();
 });
 process.once('SIGTERM', () => {
