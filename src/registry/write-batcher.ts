@@ -90,7 +90,8 @@ export class WriteBatcher {
       }
     } catch (err) {
       const e = err as { recoverable?: boolean; code?: string; message?: string };
-      const shared = entries.length === 1 || signal.aborted || e.recoverable === true || e.code === 'lease-not-found' || e.code === 'lease-lost' || e.code === 'closed';
+      const shared =
+        entries.length === 1 || signal.aborted || e.recoverable === true || ['lease-not-found', 'lease-lost', 'closed', 'aborted'].includes(e.code ?? '');
       if (shared) {
         for (const x of entries) x.reject(err);
         return;
