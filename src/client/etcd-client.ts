@@ -278,7 +278,9 @@ export class EtcdClient {
           const fn = (client as unknown as Record<string, Function>)[method];
           const call = fn.call(client, req, md, { deadline, waitForReady: true }, (err: grpc.ServiceError | null, res: Res) => {
             signal?.removeEventListener('abort', onAbort);
-            if (err) return reject(signal?.aborted ? abortError(signal) : fromGrpcError(err, `etcd ${method}`, this.endpoints));
+            if (err && signal?.aborted) return reject(abortError(signal));
+            if (err?.code === grpc.status.DEADLINE_EXCEEDED) return void this.whyNoAnswer(err).then((e) => reject(fromGrpcError(e, `etcd ${method}`, this.endpoints)));
+            if (err) return reject(fromGrpcError(err, `etcd ${method}`, this.endpoints));
             this.history.observe((res as { header?: { revision?: string; cluster_id?: string } } | undefined)?.header, floor);
             resolve(res);
           }) as grpc.ClientUnaryCall;
@@ -286,6 +288,27 @@ export class EtcdClient {
           signal?.addEventListener('abort', onAbort, { once: true });
         }),
     );
+  }
+
+  /**
+   * A call that waited for a connection (waitForReady) until its deadline ran out says only
+   * "deadline exceeded", though the channel knows why it could not connect (a refused port, a TLS
+   * certificate naming another host). When the channel is failing or connecting, a read that does
+   * not wait for a connection fails with that reason as soon as the channel fails (it is never
+   * sent: there is no connection), and the reason is what the caller gets. Were the channel to
+   * connect meanwhile, the probe is an ordinary one-key read.
+   */
+  private whyNoAnswer(err: grpc.ServiceError): Promise<grpc.ServiceError> {
+    const channel = this.kv.getChannel();
+    // Connected: the server itself did not answer in time. Connecting: the probe waits for the attempt's outcome (up to 1 s).
+    const state = channel.getConnectivityState(false);
+    if (state !== grpc.connectivityState.TRANSIENT_FAILURE && state !== grpc.connectivityState.CONNECTING) return Promise.resolve(err);
+    return new Promise((resolve) => {
+      const probe = this.kv as unknown as { Range: (req: unknown, md: grpc.Metadata, o: { deadline: number; waitForReady: boolean }, cb: (e: grpc.ServiceError | null) => void) => void };
+      probe.Range({ key: Buffer.from([0]), limit: 1 }, new grpc.Metadata(), { deadline: Date.now() + 1000, waitForReady: false }, (e) => {
+        resolve(e?.code === grpc.status.UNAVAILABLE && /No connection established/.test(e.details) ? e : err);
+      });
+    });
   }
 
   /** A unary call; `retry` repeats it on transient failures until the deadline (reads only). */
