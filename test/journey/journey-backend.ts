@@ -70,7 +70,7 @@ export async function journeyBackend(name: 'etcd' | 'coord store', app: string):
     } else {
       dataDir = mkdtempSync(join(tmpdir(), 'coord-journey-etcd-'));
       const peer = `http://127.0.0.1:${peerPort}`;
-      proc = start(etcdBinary()!, ['--name', 'journey', '--data-dir', dataDir, '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `journey=${peer}`, '--log-level', 'error', '--logger', 'zap'], app);
+      proc = start(etcdBinary()!, ['--name', 'journey', '--data-dir', dataDir, '--listen-client-urls', `http://${endpoint}`, '--advertise-client-urls', `http://${endpoint}`, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `journey=${peer}`, '--initial-cluster-token', `journey-${process.pid}-${Date.now()}`, '--log-level', 'error', '--logger', 'zap'], app);
     }
     await serving(endpoint, proc);
   };
